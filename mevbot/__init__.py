@@ -1,0 +1,3 @@
+"""mevbot: a Solana MEV searcher daemon."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,130 @@
+"""The `mevbot` command. Thin: parse the arguments, load the config, call one function, render with rich.
+
+Exit codes: 0 success, 1 runtime failure, 2 bad input (config, file, arguments).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from solders.pubkey import Pubkey
+
+from mevbot import __version__
+from mevbot.config import ConfigError, load_config, redacted
+
+app = typer.Typer(
+    name="mevbot",
+    help="A Solana MEV searcher daemon: exact venue math, cycle search, Jito bundles.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+config_app = typer.Typer(help="Inspect configuration files.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+console = Console()
+errors = Console(stderr=True, soft_wrap=True)
+
+EXIT_BAD_INPUT = 2
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
+    """Print an error to stderr and return the Exit to raise."""
+    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@app.command()
+def version() -> None:
+    """Print the mevbot version."""
+    console.print(f"mevbot {__version__}")
+
+
+@config_app.command("check")
+def config_check(file: Annotated[Path, typer.Argument(help="TOML config file")]) -> None:
+    """Validate FILE and print the resolved config with secrets masked (exit 0), or the error (exit 2)."""
+    try:
+        config = load_config(file)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    console.print_json(json.dumps({**redacted(config), "effective_dry_run": config.effective_dry_run}))
+
+
+@app.command()
+def decode(
+    account: Annotated[str, typer.Argument(help="an account JSON file (pubkey, owner, data_base64) or base64 bytes")],
+    owner: Annotated[str | None, typer.Option(help="owning program id, when ACCOUNT is bare base64")] = None,
+) -> None:
+    """Decode a pool account of a supported venue and print its fields."""
+    from mevbot.dex.base import DecodeError
+    from mevbot.dex.registry import VENUES, UnknownVenue, venue_for_program
+
+    try:
+        address, owner_key, data = _read_account_argument(account, owner)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    try:
+        candidates = [venue_for_program(owner_key)] if owner_key is not None else list(VENUES)
+    except UnknownVenue as exc:
+        raise fail(str(exc)) from None
+    reasons = []
+    for venue in candidates:
+        try:
+            pool = venue.decode_pool(address, data, owner_key)
+        except DecodeError as exc:
+            reasons.append(f"{venue.name}: {exc}")
+            continue
+        console.print(_fields_table(f"{venue.name} {type(pool).__name__} {address}", pool))
+        return
+    raise fail("not a pool account of a supported venue:\n  " + "\n  ".join(reasons))
+
+
+def _read_account_argument(account: str, owner: str | None) -> tuple[Pubkey, Pubkey | None, bytes]:
+    path = Path(account)
+    owner_key = _pubkey(owner, "--owner") if owner else None
+    if path.exists():
+        try:
+            entry = json.loads(path.read_text())
+            data = base64.b64decode(entry["data_base64"], validate=True)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: not an account JSON file ({exc})") from None
+        address = _pubkey(entry.get("pubkey") or str(Pubkey.default()), "pubkey")
+        return address, owner_key or _pubkey(entry["owner"], "owner"), data
+    try:
+        return Pubkey.default(), owner_key, base64.b64decode(account, validate=True)
+    except binascii.Error:
+        raise ValueError(f"{account!r} is neither a file nor base64") from None
+
+
+def _pubkey(text: str, what: str) -> Pubkey:
+    try:
+        return Pubkey.from_string(text)
+    except ValueError:
+        raise ValueError(f"{what}: {text!r} is not a base58 public key") from None
+
+
+def _fields_table(title: str, obj: Any) -> Table:
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("field")
+    table.add_column("value", overflow="fold")
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if isinstance(value, tuple | list) and len(value) > 8:
+            value = f"[{len(value)} items]"
+        table.add_row(f.name, str(value))
+    return table
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""The one interface every venue implements, and the errors it raises.
+
+A venue turns account bytes into a quotable state and quotes it exactly, as the on-chain program
+would. Everything above `dex/` (market, search, sandbox, simulate) talks to venues only through
+`Venue`, so a new venue is one new module and one line in `dex/registry.py`.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from solders.pubkey import Pubkey
+
+U64_MAX = (1 << 64) - 1
+U128_MAX = (1 << 128) - 1
+
+
+class DexError(Exception):
+    """Base of every error raised by `dex/`."""
+
+
+class DecodeError(DexError, ValueError):
+    """Account bytes are not the account the caller asked for. Never returns garbage instead."""
+
+
+class TruncatedAccount(DecodeError):
+    """Fewer bytes than the layout needs."""
+
+
+class OversizedAccount(DecodeError):
+    """More bytes than the layout allows."""
+
+
+class WrongOwner(DecodeError):
+    """The account is owned by another program than the venue's."""
+
+
+class WrongAccountType(DecodeError):
+    """The discriminator (or another type tag) names another account type."""
+
+
+class QuoteError(DexError, ArithmeticError):
+    """The program would refuse this swap.
+
+    `code` is the error name the transaction would report (for example ``InvalidInput``,
+    ``ZeroTradingTokens`` or ``ProgramFailedToComplete`` for a panic), so an operator sees why a
+    route cannot trade.
+    """
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        self.code = code
+        self.detail = detail
+        super().__init__(f"{code}: {detail}" if detail else code)
+
+
+class UnsupportedPool(QuoteError):
+    """The pool uses a feature we do not model; refusing beats quoting it wrong."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("UnsupportedPool", detail)
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """An exact swap result in raw base units.
+
+    `amount_in` is what leaves the trader (fees included), `amount_out` what reaches the trader.
+    `fee` is the trade fee in the input token; `protocol_fee` the part of it the protocol keeps.
+    """
+
+    amount_in: int
+    amount_out: int
+    fee: int
+    protocol_fee: int = 0
+
+
+@runtime_checkable
+class Pool(Protocol):
+    """What every decoded pool account exposes to the market."""
+
+    address: Pubkey
+    mint_a: Pubkey
+    mint_b: Pubkey
+
+
+@runtime_checkable
+class Venue(Protocol):
+    """One exchange program.
+
+    The flow is ``decode_pool`` → ``dependencies`` → ``load`` → ``quote_*``: the pool account names
+    the other accounts a quote reads (vaults, config, tick arrays); ``load`` combines their bytes
+    into an immutable state; quotes are pure functions of that state. ``a_to_b`` swaps ``mint_a``
+    for ``mint_b``.
+    """
+
+    name: str
+    program_id: Pubkey
+
+    def decode_pool(self, address: Pubkey, data: bytes, owner: Pubkey | None = None) -> Any: ...
+
+    def dependencies(self, pool: Any) -> tuple[Pubkey, ...]: ...
+
+    def load(self, pool: Any, accounts: Mapping[Pubkey, bytes]) -> Any: ...
+
+    def quote_exact_in(self, state: Any, amount_in: int, a_to_b: bool) -> Quote: ...
+
+    def quote_exact_out(self, state: Any, amount_out: int, a_to_b: bool) -> Quote: ...
+
+
+def check_account(
+    data: bytes,
+    *,
+    kind: str,
+    size: int | tuple[int, int],
+    owner: Pubkey | None = None,
+    expected_owner: Pubkey | None = None,
+    discriminator: bytes | None = None,
+) -> None:
+    """Refuse bytes that cannot be a `kind` account: wrong owner, wrong length, wrong type tag.
+
+    `size` is an exact length or an inclusive (min, max) range.
+    """
+    if owner is not None and expected_owner is not None and owner != expected_owner:
+        raise WrongOwner(f"{kind}: owner {owner} is not {expected_owner}")
+    low, high = (size, size) if isinstance(size, int) else size
+    if len(data) < low:
+        raise TruncatedAccount(f"{kind}: {len(data)} bytes, need {low}")
+    if len(data) > high:
+        raise OversizedAccount(f"{kind}: {len(data)} bytes, at most {high}")
+    if discriminator is not None and data[: len(discriminator)] != discriminator:
+        raise WrongAccountType(f"{kind}: discriminator {data[:len(discriminator)].hex()} is not {discriminator.hex()}")
+
+
+def anchor_discriminator(namespace: str, name: str) -> bytes:
+    """The first 8 bytes of sha256("namespace:name"): Anchor's account and instruction tags."""
+    import hashlib
+
+    return hashlib.sha256(f"{namespace}:{name}".encode()).digest()[:8]
+
+
+def read_pubkey(data: bytes, offset: int) -> Pubkey:
+    return Pubkey.from_bytes(data[offset : offset + 32])
+
+
+def read_u128(data: bytes, offset: int) -> int:
+    return int.from_bytes(data[offset : offset + 16], "little")
+
+
+def read_i128(data: bytes, offset: int) -> int:
+    return int.from_bytes(data[offset : offset + 16], "little", signed=True)
+
+
+U8 = struct.Struct("<B")
+U16 = struct.Struct("<H")
+U32 = struct.Struct("<I")
+I32 = struct.Struct("<i")
+U64 = struct.Struct("<Q")
+I64 = struct.Struct("<q")

@@ -1,0 +1,109 @@
+"""SPL Token and Token-2022 accounts and mints: the vault balances every venue prices from.
+
+Only the base layout is read; Token-2022 extensions are checked for their type tag and skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from solders.pubkey import Pubkey
+
+from mevbot.dex.base import U64, DecodeError, TruncatedAccount, WrongAccountType, WrongOwner, read_pubkey
+
+TOKEN_PROGRAM_ID = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
+TOKEN_2022_PROGRAM_ID = Pubkey.from_string("TokenzQdBNbLqP82BFx8Gxfn1vCn5UyFovdBZc3Fo4m")
+NATIVE_MINT = Pubkey.from_string("So11111111111111111111111111111111111111112")
+
+ACCOUNT_LEN = 165
+MINT_LEN = 82
+# Token-2022 pads a mint to the account length, then writes an account-type byte: 1 mint, 2 account.
+_TYPE_OFFSET = ACCOUNT_LEN
+_TYPE_MINT = 1
+_TYPE_ACCOUNT = 2
+_STATE_UNINITIALIZED = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TokenAccount:
+    mint: Pubkey
+    owner: Pubkey
+    amount: int
+    is_native: int | None  # rent-exempt reserve in lamports for wrapped SOL, else None
+    state: int
+
+
+@dataclass(frozen=True, slots=True)
+class Mint:
+    supply: int
+    decimals: int
+
+
+def _check_token_owner(owner: Pubkey | None, kind: str) -> None:
+    if owner is not None and owner not in (TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID):
+        raise WrongOwner(f"{kind}: owner {owner} is not a token program")
+
+
+def decode_token_account(data: bytes, owner: Pubkey | None = None) -> TokenAccount:
+    _check_token_owner(owner, "token account")
+    if len(data) < ACCOUNT_LEN:
+        raise TruncatedAccount(f"token account: {len(data)} bytes, need {ACCOUNT_LEN}")
+    if len(data) > ACCOUNT_LEN and data[_TYPE_OFFSET] != _TYPE_ACCOUNT:
+        raise WrongAccountType(f"token account: Token-2022 type byte {data[_TYPE_OFFSET]} is not an account")
+    state = data[108]
+    if state == _STATE_UNINITIALIZED:
+        raise DecodeError("token account: not initialized")
+    is_native_tag = int.from_bytes(data[109:113], "little")
+    is_native = U64.unpack_from(data, 113)[0] if is_native_tag else None
+    return TokenAccount(
+        mint=read_pubkey(data, 0),
+        owner=read_pubkey(data, 32),
+        amount=U64.unpack_from(data, 64)[0],
+        is_native=is_native,
+        state=state,
+    )
+
+
+def token_amount(data: bytes) -> int:
+    """The balance of a token account: the one field a vault contributes to a quote."""
+    if len(data) < ACCOUNT_LEN:
+        raise TruncatedAccount(f"token account: {len(data)} bytes, need {ACCOUNT_LEN}")
+    return U64.unpack_from(data, 64)[0]
+
+
+def decode_mint(data: bytes, owner: Pubkey | None = None) -> Mint:
+    _check_token_owner(owner, "mint")
+    if len(data) < MINT_LEN:
+        raise TruncatedAccount(f"mint: {len(data)} bytes, need {MINT_LEN}")
+    if len(data) > MINT_LEN:
+        if len(data) <= _TYPE_OFFSET:
+            raise DecodeError(f"mint: {len(data)} bytes is neither a mint nor a Token-2022 mint")
+        if data[_TYPE_OFFSET] != _TYPE_MINT:
+            raise WrongAccountType(f"mint: Token-2022 type byte {data[_TYPE_OFFSET]} is not a mint")
+    if not data[45]:
+        raise DecodeError("mint: not initialized")
+    return Mint(supply=U64.unpack_from(data, 36)[0], decimals=data[44])
+
+
+def encode_token_account(mint: Pubkey, owner: Pubkey, amount: int, *, is_native: int | None = None) -> bytes:
+    """A plain SPL Token account's bytes (for the sandbox and synthetic universes)."""
+    out = bytearray(ACCOUNT_LEN)
+    out[0:32] = bytes(mint)
+    out[32:64] = bytes(owner)
+    U64.pack_into(out, 64, amount)
+    out[108] = 1  # initialized
+    if is_native is not None:
+        out[109] = 1
+        U64.pack_into(out, 113, is_native)
+    return bytes(out)
+
+
+def encode_mint(supply: int, decimals: int, mint_authority: Pubkey | None = None) -> bytes:
+    out = bytearray(MINT_LEN)
+    if mint_authority is not None:
+        out[0] = 1
+        out[4:36] = bytes(mint_authority)
+    U64.pack_into(out, 36, supply)
+    out[44] = decimals
+    out[45] = 1  # initialized
+    return bytes(out)
