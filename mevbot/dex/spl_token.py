@@ -12,7 +12,7 @@ from solders.pubkey import Pubkey
 from mevbot.dex.base import U64, DecodeError, TruncatedAccount, WrongAccountType, WrongOwner, read_pubkey
 
 TOKEN_PROGRAM_ID = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
-TOKEN_2022_PROGRAM_ID = Pubkey.from_string("TokenzQdBNbLqP82BFx8Gxfn1vCn5UyFovdBZc3Fo4m")
+TOKEN_2022_PROGRAM_ID = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
 NATIVE_MINT = Pubkey.from_string("So11111111111111111111111111111111111111112")
 
 ACCOUNT_LEN = 165
