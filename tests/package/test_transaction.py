@@ -1,0 +1,155 @@
+"""Packaging: v0 layout, tip placement, lookup tables, the leader's size and lock limits, keys that never leak."""
+
+from __future__ import annotations
+
+import base64
+import json
+import pickle
+from pathlib import Path
+
+import pytest
+from solders.address_lookup_table_account import AddressLookupTableAccount
+from solders.hash import Hash
+from solders.instruction import AccountMeta, Instruction
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from solders.transaction import VersionedTransaction
+
+from mevbot.package.bundle import Bundle, backrun, bundle_id
+from mevbot.package.keys import KeypairFileError, TradingKey, load_keypair
+from mevbot.package.transaction import (
+    PACKET_DATA_SIZE,
+    PackageError,
+    RoutePlan,
+    Tip,
+    build_transaction,
+    route_instructions,
+)
+
+BLOCKHASH = Hash.new_unique()
+COMPUTE_BUDGET = Pubkey.from_string("ComputeBudget111111111111111111111111111111")
+SYSTEM = Pubkey.from_string("11111111111111111111111111111111")
+
+
+def _hop(n_accounts: int) -> Instruction:
+    metas = [AccountMeta(Pubkey.new_unique(), is_signer=False, is_writable=i % 2 == 0) for i in range(n_accounts)]
+    return Instruction(Pubkey.new_unique(), bytes(17), metas)
+
+
+def _route(hops: int, accounts_per_hop: int) -> RoutePlan:
+    return RoutePlan(hops=tuple(_hop(accounts_per_hop) for _ in range(hops)))
+
+
+def test_layout_budget_first_tip_last_and_static() -> None:
+    payer, tip = TradingKey.generate(), Tip(Pubkey.new_unique(), 10_000)
+    plan = _route(2, 6)
+    ixs = route_instructions(payer.pubkey, plan, compute_unit_limit=300_000, compute_unit_price=5, tip=tip)
+    tx = build_transaction(payer, ixs, BLOCKHASH, tip=tip)
+    message = tx.message
+    keys = message.account_keys
+    programs = [keys[ix.program_id_index] for ix in message.instructions]
+    assert programs[:2] == [COMPUTE_BUDGET, COMPUTE_BUDGET]
+    assert programs[-1] == SYSTEM
+    tip_ix = message.instructions[-1]
+    assert keys[tip_ix.accounts[1]] == tip.account
+    assert int.from_bytes(bytes(tip_ix.data)[4:12], "little") == 10_000
+    assert tx.verify_with_results() == [True]
+    assert len(bytes(tx)) <= PACKET_DATA_SIZE
+
+
+def test_a_four_hop_route_needs_a_lookup_table_and_fits_with_one() -> None:
+    payer, tip = TradingKey.generate(), Tip(Pubkey.new_unique(), 1)
+    plan = _route(4, 13)
+    ixs = route_instructions(payer.pubkey, plan, compute_unit_limit=400_000, tip=tip)
+    with pytest.raises(PackageError) as info:
+        build_transaction(payer, ixs, BLOCKHASH, tip=tip)
+    assert info.value.reason == "too_large"
+    table = AddressLookupTableAccount(
+        Pubkey.new_unique(), [meta.pubkey for hop in plan.hops for meta in hop.accounts]
+    )
+    tx = build_transaction(payer, ixs, BLOCKHASH, lookup_tables=[table], tip=tip)
+    assert len(bytes(tx)) <= PACKET_DATA_SIZE
+    assert tx.message.address_table_lookups
+    assert VersionedTransaction.from_bytes(bytes(tx)).message == tx.message
+
+
+def test_too_many_account_locks_is_refused_even_with_a_table() -> None:
+    payer = TradingKey.generate()
+    plan = _route(5, 14)
+    table = AddressLookupTableAccount(Pubkey.new_unique(), [m.pubkey for hop in plan.hops for m in hop.accounts])
+    ixs = route_instructions(payer.pubkey, plan, compute_unit_limit=400_000)
+    with pytest.raises(PackageError) as info:
+        build_transaction(payer, ixs, BLOCKHASH, lookup_tables=[table])
+    assert info.value.reason == "too_many_accounts"
+
+
+def test_tip_account_may_not_come_through_a_lookup_table() -> None:
+    payer, tip = TradingKey.generate(), Tip(Pubkey.new_unique(), 1)
+    ixs = route_instructions(payer.pubkey, _route(1, 3), compute_unit_limit=200_000, tip=tip)
+    table = AddressLookupTableAccount(Pubkey.new_unique(), [tip.account])
+    with pytest.raises(PackageError) as info:
+        build_transaction(payer, ixs, BLOCKHASH, lookup_tables=[table], tip=tip)
+    assert info.value.reason == "tip_in_lookup_table"
+
+
+def test_wsol_wrap_and_atas_surround_the_hops() -> None:
+    payer = TradingKey.generate()
+    mint = Pubkey.new_unique()
+    plan = RoutePlan(hops=(_hop(3),), token_mints=(mint,), wrap_lamports=5_000, unwrap_sol=True)
+    ixs = route_instructions(payer.pubkey, plan, compute_unit_limit=200_000)
+    assert len(ixs) == 1 + 1 + 2 + 1 + 1  # budget, ATA, wrap (transfer + sync), hop, close
+    assert ixs[4] is plan.hops[0]
+    assert bytes(ixs[-1].data) == bytes([9])  # SPL Token CloseAccount
+
+
+def test_bad_compute_limit_is_refused() -> None:
+    with pytest.raises(PackageError):
+        route_instructions(Pubkey.new_unique(), _route(1, 1), compute_unit_limit=0)
+
+
+def test_bundle_limits_and_id() -> None:
+    payer = TradingKey.generate()
+    txs = [
+        build_transaction(payer, route_instructions(payer.pubkey, _route(1, 2), compute_unit_limit=1000), BLOCKHASH)
+        for _ in range(6)
+    ]
+    with pytest.raises(PackageError):
+        Bundle(tuple(txs))
+    with pytest.raises(PackageError):
+        Bundle(())
+    bundle = backrun(txs[0], txs[1])
+    assert bundle.transactions == (txs[0], txs[1])
+    assert len(bundle.bundle_id) == 64
+    assert bundle.bundle_id == bundle_id([txs[0], txs[1]]) != bundle_id([txs[1], txs[0]])
+    assert VersionedTransaction.from_bytes(base64.b64decode(bundle.encoded()[1])) == txs[1]
+
+
+def test_keys_never_show_their_secret(tmp_path: Path) -> None:
+    key = TradingKey.generate()
+    path = tmp_path / "id.json"
+    key.write(path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    secret = json.loads(path.read_text())
+    loaded = load_keypair(path)
+    assert loaded.pubkey == key.pubkey
+    secret_b58 = str(Keypair.from_bytes(bytes(secret)))
+    for text in (repr(loaded), str(loaded), f"{loaded}"):
+        assert secret_b58 not in text and str(secret[:8])[1:-1] not in text
+    with pytest.raises(TypeError):
+        pickle.dumps(loaded)
+
+
+def test_bad_keypair_files_are_named_not_quoted(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(list(range(63))))
+    path.chmod(0o600)
+    with pytest.raises(KeypairFileError) as info:
+        load_keypair(path)
+    assert str(path) in str(info.value) and "62" not in str(info.value)
+    open_path = tmp_path / "open.json"
+    TradingKey.generate().write(open_path)
+    open_path.chmod(0o644)
+    with pytest.raises(KeypairFileError, match="chmod 600"):
+        load_keypair(open_path)
+    with pytest.raises(KeypairFileError, match="cannot read"):
+        load_keypair(tmp_path / "missing.json")
