@@ -1,1 +1,1 @@
-"""decide stage."""
+"""decide stage: the risk engine (ACTIVE / REDUCING / HALTED), limits, and the decision policy."""

@@ -1,0 +1,113 @@
+"""The risk engine: explicit states, limits, and every transition recorded with its reason.
+
+ACTIVE trades. REDUCING takes no new exposure (a later inventory unwind may still trade) and returns to
+ACTIVE when its cooldown ends. HALTED sends nothing until an operator resumes it. Transitions are
+returned as `RiskTransition` records; the store persists them and `RiskEngine.restore` replays them, so
+a HALTED daemon is still HALTED after a restart.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class RiskState(StrEnum):
+    ACTIVE = "ACTIVE"
+    REDUCING = "REDUCING"
+    HALTED = "HALTED"
+
+
+@dataclass(frozen=True, slots=True)
+class RiskLimits:
+    max_notional: int = 10_000_000_000  # per trade, in the start token's raw units
+    max_daily_loss: int = 1_000_000_000  # realised, rolling 24 h
+    max_failures_in_row: int = 10  # failed or reverted bundles
+    max_tips_per_hour: int = 1_000_000_000
+    cooldown_s: float = 60.0
+    max_state_age_slots: int = 10  # quote state older than this many slots is stale
+
+
+@dataclass(frozen=True, slots=True)
+class RiskTransition:
+    at: float  # unix seconds
+    state: RiskState
+    reason: str
+    until: float | None = None  # end of a REDUCING cooldown
+
+
+@dataclass
+class RiskEngine:
+    limits: RiskLimits = field(default_factory=RiskLimits)
+    state: RiskState = RiskState.ACTIVE
+    reason: str = "start"
+    cooldown_until: float | None = None
+    failures_in_row: int = 0
+    _losses: deque[tuple[float, int]] = field(default_factory=deque)  # (at, realised pnl < 0)
+    _tips: deque[tuple[float, int]] = field(default_factory=deque)
+
+    def restore(self, transitions: Iterable[RiskTransition]) -> None:
+        """Replay persisted transitions; the last one decides the state."""
+        for transition in transitions:
+            self.state, self.reason, self.cooldown_until = transition.state, transition.reason, transition.until
+
+    def refresh(self, now: float) -> RiskTransition | None:
+        """End a finished cooldown. Call once per loop iteration."""
+        if self.state is RiskState.REDUCING and self.cooldown_until is not None and now >= self.cooldown_until:
+            return self._move(now, RiskState.ACTIVE, "cooldown over")
+        return None
+
+    def check(self, *, notional: int, tip: int, state_age_slots: int, now: float) -> str | None:
+        """Why this trade may not be sent now, or None if it may."""
+        if self.state is RiskState.HALTED:
+            return f"halted: {self.reason}"
+        if self.state is RiskState.REDUCING:
+            return f"reducing: {self.reason}"
+        if notional > self.limits.max_notional:
+            return f"notional {notional} > limit {self.limits.max_notional}"
+        if state_age_slots > self.limits.max_state_age_slots:
+            return f"stale state: {state_age_slots} slots old > {self.limits.max_state_age_slots}"
+        if self._window_sum(self._tips, now, 3600.0) + tip > self.limits.max_tips_per_hour:
+            return f"tips this hour would exceed {self.limits.max_tips_per_hour}"
+        return None
+
+    def on_outcome(self, *, landed: bool, pnl: int, tip_paid: int, now: float) -> RiskTransition | None:
+        """Account for one finished bundle; return the transition a breach caused, if any."""
+        if tip_paid:
+            self._tips.append((now, tip_paid))
+        if pnl < 0:
+            self._losses.append((now, -pnl))
+        self.failures_in_row = 0 if landed else self.failures_in_row + 1
+        loss = self._window_sum(self._losses, now, 86_400.0)
+        if loss > self.limits.max_daily_loss and self.state is not RiskState.HALTED:
+            return self._move(now, RiskState.HALTED, f"daily loss {loss} > {self.limits.max_daily_loss}")
+        if self.state is RiskState.ACTIVE:
+            if self.failures_in_row >= self.limits.max_failures_in_row:
+                self.failures_in_row = 0
+                return self._cool_down(now, f"{self.limits.max_failures_in_row} failed bundles in a row")
+            tips = self._window_sum(self._tips, now, 3600.0)
+            if tips > self.limits.max_tips_per_hour:
+                return self._cool_down(now, f"tips this hour {tips} > {self.limits.max_tips_per_hour}")
+        return None
+
+    def halt(self, reason: str, now: float) -> RiskTransition:
+        return self._move(now, RiskState.HALTED, reason)
+
+    def resume(self, reason: str, now: float) -> RiskTransition:
+        self.failures_in_row = 0
+        return self._move(now, RiskState.ACTIVE, reason)
+
+    def _cool_down(self, now: float, reason: str) -> RiskTransition:
+        return self._move(now, RiskState.REDUCING, reason, until=now + self.limits.cooldown_s)
+
+    def _move(self, now: float, state: RiskState, reason: str, until: float | None = None) -> RiskTransition:
+        self.state, self.reason, self.cooldown_until = state, reason, until
+        return RiskTransition(now, state, reason, until)
+
+    @staticmethod
+    def _window_sum(window: deque[tuple[float, int]], now: float, span_s: float) -> int:
+        while window and window[0][0] <= now - span_s:
+            window.popleft()
+        return sum(amount for _, amount in window)
