@@ -1,1 +1,1 @@
-"""observe stage."""
+"""observe stage: the DuckDB store and its single writer, Decision DNA, PnL."""

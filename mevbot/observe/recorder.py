@@ -1,0 +1,151 @@
+"""Turns the loop's events into store rows: the ids, the Decision DNA chain, the risk log.
+
+The recorder hands rows to the single `StoreWriter`; it never touches the database itself except to
+read back where the chains ended when the daemon starts.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mevbot import __version__
+from mevbot.decide.risk import RiskState, RiskTransition
+from mevbot.events import Decision, Opportunity
+from mevbot.observe.dna import GENESIS, canonical_json, chain_hash
+from mevbot.observe.store import Store, StoreWriter
+
+
+def route_label(opportunity: Opportunity) -> str:
+    return " → ".join(str(mint)[:4] for mint in opportunity.token_path)
+
+
+def decision_payload(decision: Decision, *, arm: str, config_hash: str) -> dict[str, Any]:
+    """Everything the decision depended on: replaying these inputs must give the same decision."""
+    opportunity = decision.opportunity
+    return {
+        "route": [
+            {
+                "pool": str(hop.pool),
+                "venue": hop.venue,
+                "a_to_b": hop.a_to_b,
+                "mint_in": str(hop.mint_in),
+                "mint_out": str(hop.mint_out),
+                "amount_in": hop.amount_in,
+                "amount_out": hop.amount_out,
+                "state_version": hop.state_version,
+                "state_slot": hop.state_slot,
+            }
+            for hop in opportunity.hops
+        ],
+        "amount_in": opportunity.amount_in,
+        "amount_out": opportunity.amount_out,
+        "profit": opportunity.profit,
+        "tip_lamports": decision.tip_lamports,
+        "fee_lamports": decision.fee_lamports,
+        "expected_net_lamports": decision.expected_net_lamports,
+        "send": decision.send,
+        "reason": decision.reason,
+        "arm": arm,
+        "config": config_hash,
+        "code": __version__,
+    }
+
+
+class Recorder:
+    def __init__(self, store: Store, writer: StoreWriter) -> None:
+        self.writer = writer
+        (self._next_opportunity,) = store.query("SELECT coalesce(max(id), 0) + 1 FROM opportunities")[0]
+        last = store.query("SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1")
+        self._next_seq, self._prev_hash = (last[0][0] + 1, last[0][1]) if last else (1, GENESIS)
+
+    def opportunity(self, opportunity: Opportunity, ts: float) -> int:
+        oid = self._next_opportunity
+        self._next_opportunity += 1
+        venues = ",".join(hop.venue for hop in opportunity.hops)
+        self.writer.put(
+            "opportunities",
+            (
+                oid,
+                ts,
+                opportunity.slot,
+                route_label(opportunity),
+                venues,
+                len(opportunity.hops),
+                str(opportunity.mint),
+                opportunity.amount_in,
+                opportunity.amount_out,
+                opportunity.profit,
+            ),
+        )
+        return oid
+
+    def decision(
+        self, decision: Decision, opportunity_id: int, ts: float, *, arm: str, config_hash: str
+    ) -> int:
+        payload = canonical_json(decision_payload(decision, arm=arm, config_hash=config_hash))
+        digest = chain_hash(self._prev_hash, payload)
+        seq = self._next_seq
+        self.writer.put(
+            "decisions",
+            (
+                seq,
+                ts,
+                opportunity_id,
+                decision.send,
+                decision.reason,
+                decision.tip_lamports,
+                decision.fee_lamports,
+                decision.expected_net_lamports,
+                arm,
+                self._prev_hash,
+                payload,
+                digest,
+            ),
+        )
+        self._next_seq, self._prev_hash = seq + 1, digest
+        return seq
+
+    def bundle_sent(
+        self,
+        bundle_id: str,
+        decision_seq: int,
+        ts: float,
+        *,
+        regions: list[str],
+        refused: list[tuple[str, str]],
+        tip_lamports: int,
+        dry_run: bool,
+    ) -> None:
+        self.writer.put(
+            "bundles",
+            (bundle_id, ts, decision_seq, ",".join(regions), json.dumps(refused), tip_lamports, dry_run),
+        )
+
+    def bundle_result(
+        self,
+        bundle_id: str,
+        ts: float,
+        *,
+        outcome: str,
+        status: str,
+        landed_slot: int | None,
+        reason: str | None,
+        pnl_lamports: int,
+        tip_paid: int,
+        fee_paid: int,
+    ) -> None:
+        self.writer.put(
+            "bundle_results",
+            (bundle_id, ts, outcome, status, landed_slot, reason, pnl_lamports, tip_paid, fee_paid),
+        )
+
+    def risk(self, transition: RiskTransition) -> None:
+        self.writer.put(
+            "risk_transitions", (transition.at, str(transition.state), transition.reason, transition.until)
+        )
+
+
+def load_risk_transitions(store: Store) -> list[RiskTransition]:
+    rows = store.query("SELECT ts, state, reason, until FROM risk_transitions ORDER BY ts")
+    return [RiskTransition(ts, RiskState(state), reason, until) for ts, state, reason, until in rows]
