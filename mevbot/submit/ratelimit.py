@@ -1,8 +1,7 @@
-"""Token buckets and backoff: how fast we may talk to a block engine, and when to try again."""
+"""Token buckets: how fast we may talk to a block engine."""
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 
@@ -32,19 +31,3 @@ class TokenBucket:
     def seconds_until_token(self) -> float:
         self._refill()
         return 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / self.rate
-
-
-class Backoff:
-    """Exponential backoff with full jitter, reset by a success."""
-
-    def __init__(self, base_s: float = 0.05, cap_s: float = 5.0, rng: random.Random | None = None):
-        self.base_s, self.cap_s = base_s, cap_s
-        self._rng = rng or random.Random()
-        self.failures = 0
-
-    def next_delay(self) -> float:
-        self.failures += 1
-        return self._rng.uniform(0, min(self.cap_s, self.base_s * 2 ** (self.failures - 1)))
-
-    def reset(self) -> None:
-        self.failures = 0

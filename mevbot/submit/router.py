@@ -11,8 +11,9 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from mevbot.retry import Backoff
 from mevbot.submit.jito import BlockEngineClient, BlockEngineError, RateLimited
-from mevbot.submit.ratelimit import Backoff, TokenBucket
+from mevbot.submit.ratelimit import TokenBucket
 
 
 @dataclass

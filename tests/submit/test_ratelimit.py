@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 
+from mevbot.retry import Backoff
 from mevbot.submit.jito import InflightStatus
-from mevbot.submit.ratelimit import Backoff, TokenBucket
+from mevbot.submit.ratelimit import TokenBucket
 from mevbot.submit.tracker import Outcome, classify
 
 

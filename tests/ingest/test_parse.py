@@ -1,0 +1,73 @@
+"""PubSub and RPC reply parsing: valid messages decode, garbage is refused with a reason."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from solders.pubkey import Pubkey
+
+from mevbot.events import AccountUpdate, SlotTick
+from mevbot.ingest.pubsub import MalformedNotification, SubscriptionAck, parse_message
+from mevbot.ingest.rpc import RpcError, parse_account
+
+POOL = Pubkey.new_unique()
+OWNER = Pubkey.new_unique()
+
+
+def _account_value(data: bytes = b"\x01\x02", encoding: str = "base64") -> dict:
+    return {"data": [base64.b64encode(data).decode(), encoding], "owner": str(OWNER), "lamports": 7,
+            "executable": False, "rentEpoch": 0, "space": len(data)}
+
+
+def _notification(value: dict, subscription: int = 5) -> str:
+    return json.dumps({"jsonrpc": "2.0", "method": "accountNotification",
+                       "params": {"result": {"context": {"slot": 99}, "value": value}, "subscription": subscription}})
+
+
+def test_account_notification_becomes_an_update() -> None:
+    event = parse_message(_notification(_account_value(b"abc")), {5: POOL})
+    assert event == AccountUpdate(POOL, OWNER, 7, b"abc", 99)
+
+
+def test_slot_notification_and_ack() -> None:
+    slot = {"jsonrpc": "2.0", "method": "slotNotification",
+            "params": {"result": {"parent": 9, "root": 1, "slot": 10}, "subscription": 0}}
+    assert parse_message(json.dumps(slot), {}) == SlotTick(10)
+    assert parse_message('{"jsonrpc":"2.0","result":22,"id":3}', {}) == SubscriptionAck(3, 22)
+
+
+def test_program_notification() -> None:
+    message = {"jsonrpc": "2.0", "method": "programNotification", "params": {
+        "result": {"context": {"slot": 4}, "value": {"pubkey": str(POOL), "account": _account_value(b"z")}},
+        "subscription": 1}}
+    assert parse_message(json.dumps(message), {}) == AccountUpdate(POOL, OWNER, 7, b"z", 4)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "not json",
+        b"\xff\xfe",
+        "[1, 2]",
+        '{"jsonrpc":"2.0","id":3,"error":{"code":-32602,"message":"bad"}}',
+        '{"jsonrpc":"2.0","method":"accountNotification"}',
+        _notification(_account_value(), subscription=6),  # unknown subscription
+        _notification({**_account_value(), "data": ["!!!", "base64"]}),
+        _notification(_account_value(encoding="base58")),
+        _notification({**_account_value(), "owner": "not-a-key"}),
+        _notification({k: v for k, v in _account_value().items() if k != "lamports"}),
+        '{"jsonrpc":"2.0","method":"rootNotification","params":{"result":1,"subscription":1}}',
+    ],
+)
+def test_garbage_is_refused(raw: str | bytes) -> None:
+    with pytest.raises(MalformedNotification):
+        parse_message(raw, {5: POOL})
+
+
+def test_rpc_account_parsing() -> None:
+    assert parse_account(POOL, _account_value(b"q"), 3) == AccountUpdate(POOL, OWNER, 7, b"q", 3)
+    for bad in (None, {}, {**_account_value(), "data": "abc"}, _account_value(encoding="jsonParsed")):
+        with pytest.raises(RpcError):
+            parse_account(POOL, bad, 3)
