@@ -28,6 +28,8 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Inspect configuration files.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+audit_app = typer.Typer(help="Check the audit chains in the store.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
@@ -84,6 +86,62 @@ def decode(
         console.print(_fields_table(f"{venue.name} {type(pool).__name__} {address}", pool))
         return
     raise fail("not a pool account of a supported venue:\n  " + "\n  ".join(reasons))
+
+
+DbOption = Annotated[Path, typer.Option("--db", help="DuckDB file (the daemon's storage.db_path)")]
+
+
+@app.command()
+def stats(
+    db: DbOption = Path("mevbot.duckdb"),
+    since: Annotated[str, typer.Option(help="window: 90s, 15m, 1h, 1d, 2w")] = "1d",
+    by: Annotated[str | None, typer.Option(help="group by route, venue, region or hour")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
+) -> None:
+    """PnL, bundles sent/landed/lost/failed, land rate, tips, per-group figures. Safe while the daemon runs."""
+    import time
+
+    from mevbot.observe.stats import parse_since, summarize
+    from mevbot.observe.store import open_reader
+
+    if by is not None and by not in ("route", "venue", "region", "hour"):
+        raise fail(f"--by {by!r}: expected route, venue, region or hour")
+    try:
+        window = parse_since(since)
+        store = open_reader(db)
+    except (ValueError, FileNotFoundError) as exc:
+        raise fail(str(exc)) from None
+    try:
+        summary = summarize(store, since_ts=time.time() - window, by=by)  # type: ignore[arg-type]
+    finally:
+        store.close()
+    if as_json:
+        console.print_json(json.dumps(summary.as_json()))
+        return
+    from mevbot.observe.render import stats_tables
+
+    for table in stats_tables(summary, since=since, by=by):
+        console.print(table)
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOption = Path("mevbot.duckdb")) -> None:
+    """Walk the Decision DNA chain and report the first break (exit 1 if there is one)."""
+    from mevbot.observe.dna import verify_chain
+    from mevbot.observe.store import open_reader
+
+    try:
+        store = open_reader(db)
+    except FileNotFoundError as exc:
+        raise fail(str(exc)) from None
+    try:
+        rows = store.query("SELECT seq, prev_hash, payload, hash FROM decisions ORDER BY seq")
+    finally:
+        store.close()
+    broken = verify_chain(rows)
+    if broken is not None:
+        raise fail(f"decision chain broken at record {broken.seq}: {broken.problem}", code=1)
+    console.print(f"decision chain intact: {len(rows)} records")
 
 
 def _read_account_argument(account: str, owner: str | None) -> tuple[Pubkey, Pubkey | None, bytes]:

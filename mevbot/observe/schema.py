@@ -18,4 +18,6 @@ TABLES: dict[str, str] = {
         ts DOUBLE, state VARCHAR, reason VARCHAR, until DOUBLE""",
     "balances": """
         ts DOUBLE, slot BIGINT, mint VARCHAR, amount HUGEINT""",
+    "latencies": """
+        ts DOUBLE, stage VARCHAR, n BIGINT, p50_us DOUBLE, p99_us DOUBLE""",
 }

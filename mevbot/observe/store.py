@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,17 +46,52 @@ class Store:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._db.execute(sql, list(params)).fetchall()
 
+    def export_snapshot(self) -> None:
+        """Copy the database to `<path>.snapshot` atomically, for readers while the daemon holds the lock."""
+        target = snapshot_path(self.path)
+        partial = target + ".partial"
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(partial)
+        (catalog,) = self._db.execute("SELECT current_database()").fetchone() or ("",)
+        self._db.execute(f"ATTACH '{partial}' AS mevbot_snapshot")
+        try:
+            self._db.execute(f'COPY FROM DATABASE "{catalog}" TO mevbot_snapshot')
+        finally:
+            self._db.execute("DETACH mevbot_snapshot")
+        os.replace(partial, target)
+
     def close(self) -> None:
         self._db.close()
 
 
-class StoreWriter:
-    """Batches rows per table and writes them from one task."""
+def snapshot_path(path: str) -> str:
+    return path + ".snapshot"
 
-    def __init__(self, store: Store, *, flush_interval_s: float = 0.2, max_batch: int = 1_000) -> None:
+
+def open_reader(path: str | Path) -> Store:
+    """Open for reading while the daemon may be running: the live file if its lock allows, else its snapshot."""
+    path = str(path)
+    if not Path(path).exists():
+        raise FileNotFoundError(f"{path}: no such database")
+    try:
+        return Store(path, read_only=True)
+    except duckdb.IOException:
+        if not Path(snapshot_path(path)).exists():
+            raise FileNotFoundError(f"{path} is locked by the daemon and has no snapshot yet; retry in a few seconds") from None
+        return Store(snapshot_path(path), read_only=True)
+
+
+class StoreWriter:
+    """Batches rows per table and writes them from one task; exports a reader snapshot now and then."""
+
+    def __init__(
+        self, store: Store, *, flush_interval_s: float = 0.2, max_batch: int = 1_000, snapshot_every_s: float = 5.0
+    ) -> None:
         self.store = store
         self.flush_interval_s = flush_interval_s
         self.max_batch = max_batch
+        self.snapshot_every_s = snapshot_every_s
+        self._last_snapshot = 0.0
         self._pending: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         self._count = 0
         self._wake = asyncio.Event()
@@ -81,10 +118,18 @@ class StoreWriter:
         await self.flush()
 
     async def flush(self) -> None:
-        if not self._count:
-            return
-        batch, self._pending, self._count = self._pending, defaultdict(list), 0
-        await asyncio.to_thread(self._write, batch)
+        if self._count:
+            batch, self._pending, self._count = self._pending, defaultdict(list), 0
+            await asyncio.to_thread(self._write, batch)
+        if self.snapshot_every_s and time.monotonic() - self._last_snapshot >= self.snapshot_every_s:
+            self._last_snapshot = time.monotonic()
+            await asyncio.to_thread(self._snapshot)
+
+    def _snapshot(self) -> None:
+        try:
+            self.store.export_snapshot()
+        except (duckdb.Error, OSError) as exc:
+            log.warning("store: snapshot for readers failed: %s", exc)
 
     def _write(self, batch: dict[str, list[tuple[Any, ...]]]) -> None:
         for table, rows in batch.items():
@@ -105,3 +150,5 @@ class StoreWriter:
         self._wake.set()
         await self._task
         self._task = None
+        self._last_snapshot = 0.0
+        await self.flush()  # a final snapshot, so readers see everything

@@ -1,1 +1,1 @@
-"""simulate stage."""
+"""simulate stage: exact route replay, LiteSVM preflight, RPC simulateTransaction. Each rejection has a code."""
