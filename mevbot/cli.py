@@ -124,6 +124,28 @@ def stats(
         console.print(table)
 
 
+@app.command()
+def bandit(db: DbOption = Path("mevbot.duckdb")) -> None:
+    """Each bandit arm's posterior, pulls and mean reward, and the current best arm."""
+    from mevbot.observe.recorder import load_bandit_arms
+    from mevbot.observe.render import bandit_tables
+    from mevbot.observe.store import open_reader
+
+    try:
+        store = open_reader(db)
+    except FileNotFoundError as exc:
+        raise fail(str(exc)) from None
+    try:
+        saved = load_bandit_arms(store)
+    finally:
+        store.close()
+    if not saved:
+        console.print("no bandit state recorded yet")
+        return
+    for table in bandit_tables(saved):
+        console.print(table)
+
+
 @audit_app.command("verify")
 def audit_verify(db: DbOption = Path("mevbot.duckdb")) -> None:
     """Walk the Decision DNA chain and report the first break (exit 1 if there is one)."""

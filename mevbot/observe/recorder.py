@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from mevbot import __version__
+from mevbot.decide.bandit import Arm, Bandit
 from mevbot.decide.risk import RiskState, RiskTransition
 from mevbot.events import Decision, Opportunity
 from mevbot.observe.dna import GENESIS, canonical_json, chain_hash
@@ -144,6 +145,40 @@ class Recorder:
         self.writer.put(
             "risk_transitions", (transition.at, str(transition.state), transition.reason, transition.until)
         )
+
+
+    def bandit(self, bandit: Bandit, ts: float) -> None:
+        for arm in bandit.arms:
+            self.writer.put(
+                "bandit_arms",
+                (ts, bandit.context, arm.name, arm.payoff, arm.alpha, arm.beta, arm.pulls, arm.reward_sum,
+                 bandit.explored),
+            )
+
+
+def load_bandit_arms(store: Store) -> dict[str, tuple[list[Arm], int]]:
+    """The newest saved state of every bandit context: its arms and its exploration count."""
+    rows = store.query(
+        """SELECT context, arm, payoff, alpha, beta, pulls, reward_sum, explored FROM bandit_arms
+           QUALIFY row_number() OVER (PARTITION BY context, arm ORDER BY ts DESC) = 1
+           ORDER BY context, payoff DESC, arm"""
+    )
+    out: dict[str, tuple[list[Arm], int]] = {}
+    for context, name, payoff, alpha, beta, pulls, reward_sum, explored in rows:
+        arms, _ = out.get(context, ([], 0))
+        arms.append(Arm(name, payoff, alpha, beta, int(pulls), reward_sum))
+        out[context] = (arms, max(int(explored), out.get(context, ([], 0))[1]))
+    return out
+
+
+def restore_bandit(bandit: Bandit, saved: dict[str, tuple[list[Arm], int]]) -> None:
+    """Carry saved posteriors onto a bandit built from the current config (new arms start at the prior)."""
+    if bandit.context not in saved:
+        return
+    arms, explored = saved[bandit.context]
+    by_name = {arm.name: arm for arm in arms}
+    bandit.arms = [by_name.get(arm.name, arm) for arm in bandit.arms]
+    bandit.explored = explored
 
 
 def load_risk_transitions(store: Store) -> list[RiskTransition]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 from rich.table import Table
 
+from mevbot.decide.bandit import Arm, Bandit
 from mevbot.observe.stats import Summary
 
 LAMPORTS_PER_SOL = 1_000_000_000
@@ -47,4 +50,23 @@ def stats_tables(summary: Summary, *, since: str, by: str | None) -> list[Table]
         for row in summary.latencies:
             latency.add_row(row["stage"], f"{row['n']:,}", f"{row['p50_us']:.1f}", f"{row['p99_us']:.1f}")
         tables.append(latency)
+    return tables
+
+
+def bandit_tables(saved: dict[str, tuple[list[Arm], int]]) -> list[Table]:
+    tables = []
+    for context, (arms, explored) in sorted(saved.items()):
+        best = Bandit(context, arms).best()
+        table = Table(title=f"{context} (exploratory pulls: {explored})")
+        for column in ("arm", "posterior P(land)", "± sd", "expected share", "pulls", "mean reward", ""):
+            table.add_column(column, justify="left" if column in ("arm", "") else "right")
+        for arm in arms:
+            total = arm.alpha + arm.beta
+            sd = math.sqrt(arm.alpha * arm.beta / (total * total * (total + 1)))
+            table.add_row(
+                arm.name, f"Beta({arm.alpha:g}, {arm.beta:g}) = {arm.mean:.3f}", f"{sd:.3f}",
+                f"{arm.mean * arm.payoff:.3f}", f"{arm.pulls:,}", sol(round(arm.mean_reward)),
+                "[bold green]best[/]" if arm is best else "",
+            )
+        tables.append(table)
     return tables

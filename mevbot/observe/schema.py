@@ -18,6 +18,9 @@ TABLES: dict[str, str] = {
         ts DOUBLE, state VARCHAR, reason VARCHAR, until DOUBLE""",
     "balances": """
         ts DOUBLE, slot BIGINT, mint VARCHAR, amount HUGEINT""",
+    "bandit_arms": """
+        ts DOUBLE, context VARCHAR, arm VARCHAR, payoff DOUBLE, alpha DOUBLE, beta DOUBLE, pulls BIGINT,
+        reward_sum DOUBLE, explored BIGINT""",
     "latencies": """
         ts DOUBLE, stage VARCHAR, n BIGINT, p50_us DOUBLE, p99_us DOUBLE""",
 }

@@ -1,0 +1,99 @@
+"""Thompson sampling over tip fractions (per route class) and block-engine regions.
+
+Model. The choice of tip fraction f trades landing probability against what is kept: a landed bundle
+keeps (1 − f) of the expected profit, a lost one keeps nothing. The payoff given a landing is known
+exactly from f, so the only unknown is P(land | f). Each arm therefore holds a Beta posterior on
+"landed", and Thompson sampling draws p ~ Beta(α, β) per arm and plays argmax p · (1 − f). This learns
+faster than a Gaussian on raw profit (whose scale swings with each opportunity's size) and, unlike a
+plain Beta on "landed", does not drift to the largest tip, which lands most but keeps least. Regions
+have no payoff difference given a landing, so they are plain Beta-Bernoulli arms.
+
+Exploration can be capped: when more than `max_explore_share` of pulls so far went to an arm other than
+the posterior-mean best, the greedy arm is played instead.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Arm:
+    name: str
+    payoff: float = 1.0  # share of the expected profit kept when it lands
+    alpha: float = 1.0
+    beta: float = 1.0
+    pulls: int = 0
+    reward_sum: float = 0.0  # realised net profit, lamports
+
+    @property
+    def mean(self) -> float:
+        return self.alpha / (self.alpha + self.beta)
+
+    @property
+    def mean_reward(self) -> float:
+        return self.reward_sum / self.pulls if self.pulls else 0.0
+
+
+@dataclass
+class Bandit:
+    """One context (a route class, or the region set): a handful of arms and the Thompson draw."""
+
+    context: str
+    arms: list[Arm]
+    max_explore_share: float = 1.0
+    explored: int = 0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def best(self) -> Arm:
+        return max(self.arms, key=lambda arm: arm.mean * arm.payoff)
+
+    def choose(self) -> Arm:
+        sampled = max(self.arms, key=lambda arm: self.rng.betavariate(arm.alpha, arm.beta) * arm.payoff)
+        greedy = self.best()
+        if sampled is not greedy:
+            total = sum(arm.pulls for arm in self.arms)
+            if total and (self.explored + 1) / (total + 1) > self.max_explore_share:
+                return greedy
+            self.explored += 1
+        return sampled
+
+    def update(self, arm_name: str, *, landed: bool, net_profit: int) -> Arm:
+        arm = self.arm(arm_name)
+        arm.pulls += 1
+        arm.reward_sum += net_profit
+        if landed and net_profit > 0:
+            arm.alpha += 1
+        else:
+            arm.beta += 1
+        return arm
+
+    def arm(self, name: str) -> Arm:
+        for arm in self.arms:
+            if arm.name == name:
+                return arm
+        raise KeyError(f"{self.context}: no arm {name!r}")
+
+
+def tip_arm_name(fraction: float) -> str:
+    return f"tip={fraction:.2f}"
+
+
+def tip_bandit(context: str, fractions: Sequence[float], *, max_explore_share: float = 1.0, seed: int | None = None) -> Bandit:
+    arms = [Arm(tip_arm_name(f), payoff=1.0 - f) for f in fractions]
+    return Bandit(context, arms, max_explore_share, rng=random.Random(seed))
+
+
+def region_bandit(regions: Iterable[str], *, seed: int | None = None) -> Bandit:
+    return Bandit("regions", [Arm(f"region={name}") for name in regions], rng=random.Random(seed))
+
+
+def fraction_of(arm: Arm) -> float:
+    return 1.0 - arm.payoff
+
+
+def route_class(venues: Sequence[str]) -> str:
+    """Contexts share what they learn by venue pair: the first and last venue of the route."""
+    return f"{venues[0]}>{venues[-1]}"
