@@ -166,6 +166,136 @@ def audit_verify(db: DbOption = Path("mevbot.duckdb")) -> None:
     console.print(f"decision chain intact: {len(rows)} records")
 
 
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML config file")]
+
+
+def _load(config: Path | None) -> Any:
+    from mevbot.config import Config
+
+    if config is None:
+        return Config()
+    try:
+        return load_config(config)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
+def keygen(out: Annotated[Path, typer.Option("--out", help="where to write the new operator key (mode 0600)")]) -> None:
+    """Make an operator's Ed25519 key; prints the public key to put in the daemon's [control.operators]."""
+    from mevbot.control.envelope import OperatorKey
+
+    key = OperatorKey.generate()
+    try:
+        key.write(out)
+    except FileExistsError:
+        raise fail(f"{out} exists; refusing to overwrite a key") from None
+    except OSError as exc:
+        raise fail(f"{out}: {exc.strerror}") from None
+    console.print(key.public_hex)
+
+
+def _parse_args(pairs: list[str]) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise fail(f"argument {pair!r}: expected NAME=VALUE")
+        try:
+            args[name] = json.loads(value)
+        except ValueError:
+            args[name] = value
+    return args
+
+
+@app.command()
+def sign(
+    command: Annotated[str, typer.Argument(help="kill, resume, set-limit or set-bandit")],
+    args: Annotated[list[str] | None, typer.Argument(help="NAME=VALUE arguments")] = None,
+    key: Annotated[Path, typer.Option("--key", help="operator key file")] = Path("operator.key"),
+    append_to: Annotated[Path | None, typer.Option("--append-to", help="co-sign this envelope file in place")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="write the new envelope here (default: stdout)")] = None,
+    config: ConfigOption = None,
+    ttl: Annotated[float, typer.Option(help="seconds until the envelope expires")] = 300.0,
+) -> None:
+    """Produce a signed command envelope, or co-sign an existing one (--append-to)."""
+    from mevbot.control.envelope import (
+        EnvelopeError,
+        co_sign,
+        load_operator_key,
+        new_envelope,
+        parse_envelope,
+    )
+
+    try:
+        operator = load_operator_key(key)
+        if append_to is not None:
+            envelope = parse_envelope(append_to.read_bytes())
+            if envelope["command"] != command or (args and envelope["args"] != _parse_args(args)):
+                raise EnvelopeError(f"{append_to} holds {envelope['command']} {envelope['args']}, not what was asked")
+        else:
+            daemon_id = _load(config).control.daemon_id
+            envelope = new_envelope(command, _parse_args(args or []), daemon_id=daemon_id, ttl_s=ttl)
+    except (EnvelopeError, OSError) as exc:
+        raise fail(str(exc)) from None
+    signed = json.dumps(co_sign(envelope, operator), indent=2)
+    target = append_to or out
+    if target is None:
+        console.print(signed, highlight=False, soft_wrap=True)
+        return
+    target.write_text(signed + "\n")
+    errors.print(f"{target}: {len(json.loads(signed)['signatures'])} signature(s)")
+
+
+def _deliver(envelope_bytes: bytes, socket_path: str) -> None:
+    import asyncio
+
+    from mevbot.control.socket import send_envelope
+
+    try:
+        ack = asyncio.run(send_envelope(socket_path, envelope_bytes))
+    except (OSError, ConnectionError, TimeoutError) as exc:
+        raise fail(f"control socket {socket_path}: {exc}", code=1) from None
+    console.print_json(json.dumps(ack))
+    if not ack.get("accepted"):
+        raise typer.Exit(1)
+
+
+@app.command()
+def send(
+    envelope: Annotated[Path, typer.Argument(help="signed envelope file")],
+    config: ConfigOption = None,
+    socket: Annotated[str | None, typer.Option("--socket", help="control socket path")] = None,
+) -> None:
+    """Deliver a signed envelope to the running daemon; prints its ack (exit 0 accepted, 1 refused)."""
+    try:
+        raw = envelope.read_bytes()
+    except OSError as exc:
+        raise fail(f"{envelope}: {exc.strerror}") from None
+    _deliver(raw, socket or _load(config).control.socket_path)
+
+
+@app.command()
+def kill(
+    key: Annotated[Path, typer.Option("--key", help="operator key file")] = Path("operator.key"),
+    config: ConfigOption = None,
+    socket: Annotated[str | None, typer.Option("--socket", help="control socket path")] = None,
+    reason: Annotated[str, typer.Option(help="recorded with the halt")] = "operator kill",
+) -> None:
+    """Sign a kill with one key and send it: the daemon halts all sends within one loop iteration."""
+    from mevbot.control.envelope import EnvelopeError, co_sign, load_operator_key, new_envelope
+
+    settings = _load(config)
+    try:
+        envelope = co_sign(
+            new_envelope("kill", {"reason": reason}, daemon_id=settings.control.daemon_id, ttl_s=60),
+            load_operator_key(key),
+        )
+    except EnvelopeError as exc:
+        raise fail(str(exc)) from None
+    _deliver(json.dumps(envelope).encode(), socket or settings.control.socket_path)
+
+
 def _read_account_argument(account: str, owner: str | None) -> tuple[Pubkey, Pubkey | None, bytes]:
     path = Path(account)
     owner_key = _pubkey(owner, "--owner") if owner else None

@@ -109,6 +109,23 @@ class DecideConfig:
 
 
 @dataclass(frozen=True)
+class ControlConfig:
+    """Signed operator commands. Keys are Ed25519 public keys in hex (`mevbot keygen` prints them)."""
+
+    daemon_id: str = "mevbot"
+    socket_path: str = "mevbot-control.sock"
+    emergency_stop_file: str = "mevbot.STOP"  # its presence halts trading; no key needed
+    operators: Mapping[str, str] = field(default_factory=dict)
+    thresholds: Mapping[str, int] = field(default_factory=dict, metadata={"min": 1, "max": 16})
+    max_ttl_s: float = bounded(3600.0, 1.0, 86_400.0)
+
+    def __post_init__(self) -> None:
+        """Commands the file does not mention keep the safe defaults: 1 signer to kill, 2 for the rest."""
+        defaults = {"kill": 1, "resume": 2, "set-limit": 2, "set-bandit": 2}
+        object.__setattr__(self, "thresholds", {**defaults, **self.thresholds})
+
+
+@dataclass(frozen=True)
 class StorageConfig:
     db_path: str = "mevbot.duckdb"
 
@@ -125,6 +142,7 @@ class Config:
     jito: JitoConfig = field(default_factory=JitoConfig)
     decide: DecideConfig = field(default_factory=DecideConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
+    control: ControlConfig = field(default_factory=ControlConfig)
     source: str = field(default="<defaults>", metadata={"internal": True})
 
     @property
@@ -162,6 +180,12 @@ def parse_config(table: Mapping[str, Any], source: str = "<memory>") -> Config:
 def _check_cross_field(config: Config, source: str) -> None:
     if config.node.rpc_urls and not config.node.ws_urls:
         raise ConfigError(source, "node.ws_urls", "one websocket URL per RPC URL when rpc_urls is set", "none")
+    for command in config.control.thresholds:
+        if command not in ("kill", "resume", "set-limit", "set-bandit"):
+            raise ConfigError(source, f"control.thresholds.{command}", "kill, resume, set-limit or set-bandit", "an unknown command")
+    for name, public in config.control.operators.items():
+        if len(public) != 64 or any(c not in "0123456789abcdef" for c in public):
+            raise ConfigError(source, f"control.operators.{name}", "an Ed25519 public key as 64 hex digits", repr(public))
     if not config.uses_sandbox and not config.keys.keypair_path:
         raise ConfigError(source, "keys.keypair_path", "a keypair file when trading against a real node", "none")
 
@@ -204,7 +228,8 @@ def _coerce(kind: Any, value: Any, meta: Mapping[str, Any], source: str, key: st
     if origin is Mapping:
         if not isinstance(value, Mapping):
             raise ConfigError(source, key, "a table", _describe(value))
-        return {str(k): _coerce(str, v, {}, source, f"{key}.{k}") for k, v in value.items()}
+        item = get_args(kind)[1]
+        return {str(k): _coerce(item, v, meta, source, f"{key}.{k}") for k, v in value.items()}
     if kind is bool:
         if not isinstance(value, bool):
             raise ConfigError(source, key, "true or false", _describe(value))

@@ -21,6 +21,9 @@ TABLES: dict[str, str] = {
     "bandit_arms": """
         ts DOUBLE, context VARCHAR, arm VARCHAR, payoff DOUBLE, alpha DOUBLE, beta DOUBLE, pulls BIGINT,
         reward_sum DOUBLE, explored BIGINT""",
+    "control_acks": """
+        seq BIGINT PRIMARY KEY, ts DOUBLE, command VARCHAR, accepted BOOLEAN, reason VARCHAR, signers VARCHAR,
+        nonce VARCHAR, envelope_sha256 VARCHAR, prev_hash VARCHAR, payload VARCHAR, hash VARCHAR""",
     "latencies": """
         ts DOUBLE, stage VARCHAR, n BIGINT, p50_us DOUBLE, p99_us DOUBLE""",
 }

@@ -97,6 +97,7 @@ class StoreWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._flushing = asyncio.Lock()
         self.rows_written = 0
         self.rows_failed = 0
 
@@ -118,12 +119,14 @@ class StoreWriter:
         await self.flush()
 
     async def flush(self) -> None:
-        if self._count:
-            batch, self._pending, self._count = self._pending, defaultdict(list), 0
-            await asyncio.to_thread(self._write, batch)
-        if self.snapshot_every_s and time.monotonic() - self._last_snapshot >= self.snapshot_every_s:
-            self._last_snapshot = time.monotonic()
-            await asyncio.to_thread(self._snapshot)
+        """Write what is queued now. Callers that must know a row is on disk (control acks) await this."""
+        async with self._flushing:
+            if self._count:
+                batch, self._pending, self._count = self._pending, defaultdict(list), 0
+                await asyncio.to_thread(self._write, batch)
+            if self.snapshot_every_s and time.monotonic() - self._last_snapshot >= self.snapshot_every_s:
+                self._last_snapshot = time.monotonic()
+                await asyncio.to_thread(self._snapshot)
 
     def _snapshot(self) -> None:
         try:
