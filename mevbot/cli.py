@@ -65,7 +65,7 @@ def decode(
     owner: Annotated[str | None, typer.Option(help="owning program id, when ACCOUNT is bare base64")] = None,
 ) -> None:
     """Decode a pool account of a supported venue and print its fields."""
-    from mevbot.dex.base import DecodeError
+    from mevbot.dex.base import DexError
     from mevbot.dex.registry import VENUES, UnknownVenue, venue_for_program
 
     try:
@@ -80,7 +80,7 @@ def decode(
     for venue in candidates:
         try:
             pool = venue.decode_pool(address, data, owner_key)
-        except DecodeError as exc:
+        except DexError as exc:
             reasons.append(f"{venue.name}: {exc}")
             continue
         console.print(_fields_table(f"{venue.name} {type(pool).__name__} {address}", pool))
@@ -330,6 +330,48 @@ def _fields_table(title: str, obj: Any) -> Table:
             value = f"[{len(value)} items]"
         table.add_row(f.name, str(value))
     return table
+
+
+@app.command("scan")
+def scan_command(
+    snapshot: Annotated[
+        Path | None, typer.Option("--snapshot", help="JSON list of {pubkey, owner, lamports, data_base64}")
+    ] = None,
+    synthetic: Annotated[int | None, typer.Option("--synthetic", help="seed of a synthetic universe to scan")] = None,
+    pools: Annotated[int, typer.Option("--pools", help="pools in the synthetic universe")] = 2000,
+    top: Annotated[int, typer.Option("--top", min=1, help="opportunities to print")] = 10,
+    min_profit: Annotated[
+        int, typer.Option("--min-profit", min=1, help="least profit in lamports (raw units of the first base mint)")
+    ] = 1,
+) -> None:
+    """Find arbitrage cycles in an account snapshot or a synthetic universe; print the best, exactly priced."""
+    from mevbot.ingest.snapshot import SnapshotError, read_snapshot
+    from mevbot.sandbox.universe import generate_universe
+    from mevbot.search.engine import DEFAULT_BASE_MINTS
+    from mevbot.search.render import scan_tables
+    from mevbot.search.scan import scan
+
+    if (snapshot is None) == (synthetic is None):
+        raise fail("give exactly one of --snapshot FILE or --synthetic SEED")
+    labels: dict[Pubkey, str] = {}
+    if snapshot is not None:
+        try:
+            loaded = read_snapshot(snapshot)
+        except SnapshotError as exc:
+            raise fail(f"{snapshot}: {exc}") from None
+        for bad in loaded.bad_entries:
+            errors.print(f"[yellow]bad entry {bad.index}:[/] {bad.reason}", highlight=False)
+        accounts, base_mints = loaded.accounts, DEFAULT_BASE_MINTS
+    else:
+        try:
+            universe = generate_universe(synthetic, pools)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+        accounts, base_mints = universe.accounts, universe.base_mints
+        labels = {token.mint: token.symbol for token in universe.tokens}
+    report = scan(accounts, base_mints, top=top, min_profit=min_profit)
+    for table in scan_tables(report, labels):
+        console.print(table)
 
 
 def main() -> None:
