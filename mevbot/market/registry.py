@@ -1,0 +1,129 @@
+"""Dense integer ids for pools and tokens, and which pools read which account.
+
+The search works on arrays indexed by pool id and token id; this registry is the one place that
+maps them back to addresses. It also answers the question every account update asks: which pools
+must be re-loaded because they read this account (the pool account itself, its vaults, its config,
+its tick arrays)?
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from solders.pubkey import Pubkey
+
+from mevbot.dex.base import Venue
+
+
+@dataclass(frozen=True, slots=True)
+class PoolInfo:
+    """A registered pool. `pool` is the venue's decoded pool account (replaced when it changes)."""
+
+    id: int
+    address: Pubkey
+    venue: Venue
+    pool: Any
+    token_a: int
+    token_b: int
+
+
+class PoolRegistry:
+    """Pool pubkey ↔ pool id, mint ↔ token id, and account → ids of the pools that read it."""
+
+    def __init__(self) -> None:
+        self._pools: list[PoolInfo] = []
+        self._pool_ids: dict[Pubkey, int] = {}
+        self._mints: list[Pubkey] = []
+        self._token_ids: dict[Pubkey, int] = {}
+        self._dependencies: list[tuple[Pubkey, ...]] = []
+        self._readers: dict[Pubkey, set[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._pools)
+
+    @property
+    def token_count(self) -> int:
+        return len(self._mints)
+
+    def add_pool(self, address: Pubkey, venue: Venue, pool: Any, dependencies: Iterable[Pubkey]) -> PoolInfo:
+        """Register a pool (its mints get token ids on first sight). Refuses a pool seen before."""
+        if address in self._pool_ids:
+            raise ValueError(f"pool {address} is already registered")
+        if pool.mint_a == pool.mint_b:
+            raise ValueError(f"pool {address} trades {pool.mint_a} against itself")
+        info = PoolInfo(
+            len(self._pools), address, venue, pool, self.token_id(pool.mint_a), self.token_id(pool.mint_b)
+        )
+        self._pools.append(info)
+        self._pool_ids[address] = info.id
+        self._dependencies.append(())
+        self._readers.setdefault(address, set()).add(info.id)
+        self.set_dependencies(info.id, dependencies)
+        return info
+
+    def replace_pool(self, pool_id: int, pool: Any, dependencies: Iterable[Pubkey]) -> PoolInfo:
+        """Swap in a re-decoded pool account, e.g. a Whirlpool whose price moved to other tick arrays."""
+        old = self._pools[pool_id]
+        if (pool.mint_a, pool.mint_b) != (old.pool.mint_a, old.pool.mint_b):
+            raise ValueError(f"pool {old.address} changed its mints")
+        info = PoolInfo(pool_id, old.address, old.venue, pool, old.token_a, old.token_b)
+        self._pools[pool_id] = info
+        self.set_dependencies(pool_id, dependencies)
+        return info
+
+    def set_dependencies(self, pool_id: int, dependencies: Iterable[Pubkey]) -> None:
+        new = tuple(dict.fromkeys(dependencies))
+        if new == self._dependencies[pool_id]:
+            return
+        for account in self._dependencies[pool_id]:
+            if account not in new and account != self._pools[pool_id].address:
+                readers = self._readers[account]
+                readers.discard(pool_id)
+                if not readers:
+                    del self._readers[account]
+        for account in new:
+            self._readers.setdefault(account, set()).add(pool_id)
+        self._dependencies[pool_id] = new
+
+    def token_id(self, mint: Pubkey) -> int:
+        """The mint's token id, assigned on first use."""
+        token = self._token_ids.get(mint)
+        if token is None:
+            token = self._token_ids[mint] = len(self._mints)
+            self._mints.append(mint)
+        return token
+
+    def find_token(self, mint: Pubkey) -> int | None:
+        return self._token_ids.get(mint)
+
+    def mint(self, token_id: int) -> Pubkey:
+        return self._mints[token_id]
+
+    def pool(self, pool_id: int) -> PoolInfo:
+        return self._pools[pool_id]
+
+    def pools(self) -> list[PoolInfo]:
+        return list(self._pools)
+
+    def pool_id(self, address: Pubkey) -> int | None:
+        return self._pool_ids.get(address)
+
+    def dependencies(self, pool_id: int) -> tuple[Pubkey, ...]:
+        return self._dependencies[pool_id]
+
+    def readers(self, account: Pubkey) -> frozenset[int]:
+        """Ids of the pools whose state reads `account` (empty for an account no pool reads)."""
+        return frozenset(self._readers.get(account, ()))
+
+    def tracked_accounts(self) -> list[Pubkey]:
+        """Every account some pool reads: what an ingest source should subscribe to."""
+        return list(self._readers)
+
+    def token_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(token_a, token_b) per pool id, as int32 arrays."""
+        token_a = np.fromiter((p.token_a for p in self._pools), np.int32, len(self._pools))
+        token_b = np.fromiter((p.token_b for p in self._pools), np.int32, len(self._pools))
+        return token_a, token_b

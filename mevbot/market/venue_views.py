@@ -1,0 +1,229 @@
+"""What the market needs from each venue beyond the `Venue` protocol.
+
+Per state type: its float `HotView` for the kernels, the state after a swap (for the
+pending-state overlay), and a cheap refresh when one account changed (a Whirlpool's `load`
+decodes every tick array again, ~0.4 ms; most updates change one account). Per program: whether
+some bytes claim to be a pool account. Both read the dataclasses the dex modules define and reuse their
+exact swap functions; no swap math is restated here, only where its results are booked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from solders.pubkey import Pubkey
+
+from mevbot.dex import raydium_amm_v4, raydium_cpmm, whirlpool
+from mevbot.dex.base import DecodeError, Quote, QuoteError, UnsupportedPool
+from mevbot.dex.clmm_math import FEE_RATE_MUL_VALUE
+from mevbot.market.hot_state import CONCENTRATED, CONSTANT_PRODUCT, HotView
+
+_Q64 = float(1 << 64)
+
+# The type tag of each program's pool account. AMM v4 has none: its AmmInfo is known by its size.
+_POOL_TAGS: dict[Pubkey, bytes] = {
+    raydium_cpmm.PROGRAM_ID: raydium_cpmm.POOL_STATE_DISCRIMINATOR,
+    whirlpool.PROGRAM_ID: whirlpool.WHIRLPOOL_DISCRIMINATOR,
+}
+_POOL_SIZES: dict[Pubkey, int] = {raydium_amm_v4.PROGRAM_ID: raydium_amm_v4.AMM_INFO_LEN}
+
+
+def claims_to_be_pool(program_id: Pubkey, data: bytes) -> bool:
+    """True when bytes owned by `program_id` say they are its pool account, so a decode failure
+    means a broken pool rather than another account type (a tick array, a config)."""
+    tag = _POOL_TAGS.get(program_id)
+    if tag is not None:
+        return data[: len(tag)] == tag
+    return len(data) == _POOL_SIZES.get(program_id, -1)
+
+
+def _amm_v4_view(state: raydium_amm_v4.AmmV4State) -> HotView | None:
+    pool = state.pool
+    if pool.status not in raydium_amm_v4._SWAP_STATUSES or not pool.swap_fee_denominator:
+        return None
+    fee = pool.swap_fee_numerator / pool.swap_fee_denominator
+    return HotView(CONSTANT_PRODUCT, float(state.reserve_coin), float(state.reserve_pc), fee)
+
+
+def _cpmm_view(state: raydium_cpmm.CpmmState) -> HotView | None:
+    if state.pool.status & raydium_cpmm.STATUS_DISABLE_SWAP:
+        return None
+    rates = state.rates
+    fee = (rates.trade_fee_rate + rates.creator_fee_rate) / raydium_cpmm.FEE_RATE_DENOMINATOR
+    return HotView(CONSTANT_PRODUCT, float(state.reserve_0), float(state.reserve_1), fee)
+
+
+def _whirlpool_view(state: whirlpool.WhirlpoolState) -> HotView | None:
+    pool = state.pool
+    if not pool.liquidity or not pool.sqrt_price:
+        return None
+    sqrt_price = pool.sqrt_price / _Q64
+    liquidity = float(pool.liquidity)
+    fee = pool.fee_rate / FEE_RATE_MUL_VALUE
+    return HotView(CONCENTRATED, liquidity / sqrt_price, liquidity * sqrt_price, fee, sqrt_price, liquidity)
+
+
+def _amm_v4_after(
+    state: raydium_amm_v4.AmmV4State, amount_in: int, a_to_b: bool
+) -> tuple[Quote, raydium_amm_v4.AmmV4State]:
+    quote = raydium_amm_v4.VENUE.quote_exact_in(state, amount_in, a_to_b)
+    coin, pc = state.coin_vault_amount, state.pc_vault_amount
+    coin, pc = (
+        (coin + quote.amount_in, pc - quote.amount_out)
+        if a_to_b
+        else (coin - quote.amount_out, pc + quote.amount_in)
+    )
+    pool = state.pool
+    after = dataclasses.replace(
+        state,
+        coin_vault_amount=coin,
+        pc_vault_amount=pc,
+        reserve_coin=coin - pool.need_take_pnl_coin,
+        reserve_pc=pc - pool.need_take_pnl_pc,
+    )
+    return quote, after
+
+
+def _cpmm_after(
+    state: raydium_cpmm.CpmmState, amount_in: int, a_to_b: bool
+) -> tuple[Quote, raydium_cpmm.CpmmState]:
+    swap = raydium_cpmm.VENUE.swap_exact_in(state, amount_in, a_to_b)
+    # The input vault keeps everything paid in; the fees the pool owes stay out of its reserves.
+    owed_in = swap.protocol_fee + swap.fund_fee + (swap.creator_fee if swap.creator_fee_on_input else 0)
+    owed_out = 0 if swap.creator_fee_on_input else swap.creator_fee
+    pool = state.pool
+    if a_to_b:
+        vault_0, vault_1 = state.vault_0_amount + swap.amount_in, state.vault_1_amount - swap.amount_out
+        reserve_0, reserve_1 = (
+            state.reserve_0 + swap.amount_in - owed_in,
+            state.reserve_1 - swap.amount_out - owed_out,
+        )
+        pool = _owe(pool, 0, swap, on_input=True) if owed_in else pool
+        pool = _owe(pool, 1, swap, on_input=False) if owed_out else pool
+    else:
+        vault_0, vault_1 = state.vault_0_amount - swap.amount_out, state.vault_1_amount + swap.amount_in
+        reserve_0, reserve_1 = (
+            state.reserve_0 - swap.amount_out - owed_out,
+            state.reserve_1 + swap.amount_in - owed_in,
+        )
+        pool = _owe(pool, 1, swap, on_input=True) if owed_in else pool
+        pool = _owe(pool, 0, swap, on_input=False) if owed_out else pool
+    after = dataclasses.replace(
+        state,
+        pool=pool,
+        vault_0_amount=vault_0,
+        vault_1_amount=vault_1,
+        reserve_0=reserve_0,
+        reserve_1=reserve_1,
+    )
+    return swap.quote(), after
+
+
+def _owe(
+    pool: raydium_cpmm.CpmmPool, token: int, swap: raydium_cpmm.CpmmSwap, on_input: bool
+) -> raydium_cpmm.CpmmPool:
+    """Book the fees a swap leaves owed in `token` on the pool, as the program's counters do."""
+    changes: dict[str, int] = {}
+    if on_input:
+        changes[f"protocol_fees_token_{token}"] = (
+            getattr(pool, f"protocol_fees_token_{token}") + swap.protocol_fee
+        )
+        changes[f"fund_fees_token_{token}"] = getattr(pool, f"fund_fees_token_{token}") + swap.fund_fee
+    if on_input == swap.creator_fee_on_input:
+        changes[f"creator_fees_token_{token}"] = (
+            getattr(pool, f"creator_fees_token_{token}") + swap.creator_fee
+        )
+    return dataclasses.replace(pool, **changes)
+
+
+def _whirlpool_after(
+    state: whirlpool.WhirlpoolState, amount_in: int, a_to_b: bool
+) -> tuple[Quote, whirlpool.WhirlpoolState]:
+    result = whirlpool.swap(state, amount_in, amount_specified_is_input=True, a_to_b=a_to_b)
+    pool = state.pool
+    growth = "fee_growth_global_a" if a_to_b else "fee_growth_global_b"
+    owed = "protocol_fee_owed_a" if a_to_b else "protocol_fee_owed_b"
+    after_pool = dataclasses.replace(
+        pool,
+        sqrt_price=result.next_sqrt_price,
+        tick_current_index=result.next_tick_index,
+        liquidity=result.next_liquidity,
+        **{growth: result.next_fee_growth_global, owed: getattr(pool, owed) + result.next_protocol_fee},
+    )
+    return result.to_quote(), dataclasses.replace(state, pool=after_pool)
+
+
+def _whirlpool_refresh(
+    state: whirlpool.WhirlpoolState,
+    pool: whirlpool.WhirlpoolPool,
+    account: Pubkey,
+    data: bytes,
+    same_reads: bool,
+) -> whirlpool.WhirlpoolState | None:
+    """What `load` would return after `account` changed, re-decoding only that account.
+
+    The pool account, still reading the same tick arrays: keep them. One of its tick arrays:
+    decode it and swap it in. Anything else: None (do a full load).
+    """
+    if account == pool.address:
+        return whirlpool.WhirlpoolState(pool, state.tick_arrays) if same_reads else None
+    if not data:
+        return None
+    array = whirlpool.decode_tick_array(data)
+    if whirlpool.tick_array_address(pool.address, array.start_tick_index) != account:
+        raise DecodeError(
+            f"tick array {account} holds start {array.start_tick_index}, its address says otherwise"
+        )
+    if array.whirlpool != pool.address:
+        raise DecodeError(f"tick array {account} belongs to Whirlpool {array.whirlpool}, not {pool.address}")
+    return whirlpool.WhirlpoolState.of(pool, {**state.tick_arrays, array.start_tick_index: array})
+
+
+_REFRESH: dict[type, Callable[[Any, Any, Pubkey, bytes, bool], Any | None]] = {
+    whirlpool.WhirlpoolState: _whirlpool_refresh,
+}
+
+_VIEWS: dict[type, Callable[[Any], HotView | None]] = {
+    raydium_amm_v4.AmmV4State: _amm_v4_view,
+    raydium_cpmm.CpmmState: _cpmm_view,
+    whirlpool.WhirlpoolState: _whirlpool_view,
+}
+_AFTER: dict[type, Callable[[Any, int, bool], tuple[Quote, Any]]] = {
+    raydium_amm_v4.AmmV4State: _amm_v4_after,
+    raydium_cpmm.CpmmState: _cpmm_after,
+    whirlpool.WhirlpoolState: _whirlpool_after,
+}
+
+
+def hot_view(state: Any) -> HotView | None:
+    """The float view of a venue state; None when the pool cannot trade now."""
+    try:
+        view = _VIEWS[type(state)]
+    except KeyError:
+        raise UnsupportedPool(f"no hot view for {type(state).__name__}") from None
+    return view(state)
+
+
+def refresh(state: Any, pool: Any, account: Pubkey, data: bytes, same_reads: bool) -> Any | None:
+    """The state `Venue.load` would give once `account` (one the pool reads) holds `data`, from
+    the pool's previous `state`; None when there is no shortcut (the caller loads in full).
+
+    `same_reads` says the pool still reads the same accounts (its dependencies did not change).
+    Raises DecodeError for bytes `load` would refuse.
+    """
+    shortcut = _REFRESH.get(type(state))
+    return None if shortcut is None else shortcut(state, pool, account, data, same_reads)
+
+
+def after_swap(state: Any, amount_in: int, a_to_b: bool) -> tuple[Quote, Any]:
+    """The exact quote of an exact-in swap and the state it leaves. Raises QuoteError if refused."""
+    try:
+        after = _AFTER[type(state)]
+    except KeyError:
+        raise UnsupportedPool(f"cannot apply a swap to {type(state).__name__}") from None
+    try:
+        return after(state, amount_in, a_to_b)
+    except ValueError as exc:  # an amount outside u64
+        raise QuoteError("InvalidInput", str(exc)) from None

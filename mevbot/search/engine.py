@@ -1,0 +1,153 @@
+"""The incremental cycle search: on a pool update, re-evaluate the cycles through it and size the best.
+
+Floats (the kernels) pick the candidate and guess its size; the exact integer quotes size it and
+price it. An opportunity is returned only when its exact profit is positive and, valued in the
+first base token, at least `min_profit`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from solders.pubkey import Pubkey
+
+from mevbot.dex.base import U64_MAX
+from mevbot.events import Opportunity
+from mevbot.market.graph import TokenGraph
+from mevbot.market.model import MarketModel, MarketView
+from mevbot.market.overlay import PendingOverlay
+from mevbot.search import kernels
+from mevbot.search.cycles import CycleIndex
+from mevbot.search.route import RouteQuoter, make_opportunity
+from mevbot.search.sizing import FloatModel, maximize_profit
+
+SOL_MINT = Pubkey.from_string("So11111111111111111111111111111111111111112")
+USDC_MINT = Pubkey.from_string("EPjFWJd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")
+USDT_MINT = Pubkey.from_string("Es9vMFrzaCERmJfrF8p2Zs9qQ6QUmnZ8xjaNMKiafRHw")
+DEFAULT_BASE_MINTS = (SOL_MINT, USDC_MINT, USDT_MINT)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSettings:
+    """`base_mints` in priority order: a cycle starts at the first one it passes through, and
+    profits are valued in raw units of the first (lamports for SOL) against `min_profit`."""
+
+    base_mints: tuple[Pubkey, ...] = DEFAULT_BASE_MINTS
+    max_hops: int = kernels.MAX_HOPS
+    min_profit: int = 1
+    max_amount_in: int = U64_MAX
+
+
+class CycleSearch:
+    def __init__(self, model: MarketModel, settings: SearchSettings | None = None) -> None:
+        self.model = model
+        self.settings = settings or SearchSettings()
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """Re-enumerate the cycles (after pools were added) and re-value the base tokens."""
+        registry = self.model.registry
+        self.graph = TokenGraph.from_pools(*registry.token_pairs(), registry.token_count)
+        self.base_tokens = [
+            t for t in (registry.find_token(m) for m in self.settings.base_mints) if t is not None
+        ]
+        self.cycles = CycleIndex.build(self.graph, self.base_tokens, self.settings.max_hops)
+        self.token_value = self._token_values()
+        self.cycle_value = self.token_value[self.cycles.start_token] if len(self.cycles) else np.empty(0)
+        self.topology_version = self.model.topology_version
+
+    def _token_values(self) -> np.ndarray:
+        """Raw units of the first base token per raw unit of each base token, at the mid price of
+        their deepest direct pool (1.0 where there is none); 0 for other tokens. Ranking only."""
+        values = np.zeros(self.graph.token_count)
+        if not self.base_tokens:
+            return values
+        numeraire = self.base_tokens[0]
+        values[self.base_tokens] = 1.0
+        hot = self.model.hot
+        for token in self.base_tokens[1:]:
+            best_depth = 0.0
+            for edge in self.graph.edges_out[self.graph.out_ptr[token] : self.graph.out_ptr[token + 1]]:
+                if self.graph.edge_dst[edge] != numeraire:
+                    continue
+                r_in, r_out, _ = hot.sides(int(edge))
+                depth = math.sqrt(r_in * r_out)
+                if r_in > 0 and depth > best_depth:
+                    best_depth, values[token] = depth, r_out / r_in
+        return values
+
+    # --- incremental -----------------------------------------------------------------------------
+
+    def on_pools_changed(self, pool_ids: Iterable[int]) -> Opportunity | None:
+        """The best opportunity among the cycles through the changed pools, sized exactly."""
+        if self.model.topology_version != self.topology_version:
+            self.rebuild()
+        return self._best(
+            self._cycles_through(pool_ids),
+            self.model,
+            kernels.NO_PATCH,
+            kernels.NO_RESERVES,
+            kernels.NO_RESERVES,
+        )
+
+    def backrun(self, overlay: PendingOverlay) -> Opportunity | None:
+        """The best opportunity once the overlay's pending swaps have landed (base state untouched)."""
+        pools, reserve_a, reserve_b = overlay.patches()
+        return self._best(self._cycles_through(overlay.changed_pools), overlay, pools, reserve_a, reserve_b)
+
+    def _cycles_through(self, pool_ids: Iterable[int]) -> np.ndarray:
+        parts = [self.cycles.through(p) for p in pool_ids if p < len(self.cycles.pool_ptr) - 1]
+        if len(parts) == 1:
+            return parts[0]
+        return np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int32)
+
+    def _best(
+        self,
+        cycle_ids: np.ndarray,
+        view: MarketView,
+        pools: np.ndarray,
+        reserve_a: np.ndarray,
+        reserve_b: np.ndarray,
+    ) -> Opportunity | None:
+        if not len(cycle_ids):
+            return None
+        hot = self.model.hot
+        cycle, guess, profit = kernels.best_cycle(
+            cycle_ids, self.cycles.edges, self.cycles.length, self.cycle_value,
+            hot.reserve_a, hot.reserve_b, hot.fee, pools, reserve_a, reserve_b,
+        )  # fmt: skip
+        if cycle < 0 or profit * self.cycle_value[cycle] < self.settings.min_profit:
+            return None
+        return self.size(self.cycles.hops(cycle), guess, profit, view)
+
+    # --- exact sizing ----------------------------------------------------------------------------
+
+    def size(
+        self, edges: Sequence[int], guess: float, float_profit: float, view: MarketView
+    ) -> Opportunity | None:
+        """Size a route on the exact quotes from the float `guess`; None unless it clears `min_profit`."""
+        quoter = RouteQuoter(view, edges)
+        model = FloatModel(guess, float_profit, len(edges), self._rounding_jitter(edges))
+        best = maximize_profit(quoter, guess, self.settings.max_amount_in, model)
+        if best.profit <= 0:
+            return None
+        start = self.graph.edge_src[edges[0]]
+        if best.profit * self.token_value[start] < self.settings.min_profit:
+            return None
+        quotes = quoter.quotes(best.amount_in)
+        if quotes is None:  # pragma: no cover - the search only keeps accepted inputs
+            return None
+        return make_opportunity(view, edges, quotes)
+
+    def _rounding_jitter(self, edges: Sequence[int]) -> float:
+        """How many start-token units integer rounding can move a route's profit: each hop floors
+        its output to a whole unit of its token, worth 1/(rates so far) start-token units."""
+        jitter, rate = 1.0, 1.0
+        for edge in edges[:-1]:
+            r_in, r_out, fee = self.model.hot.sides(edge)
+            rate *= (1.0 - fee) * r_out / r_in if r_in > 0 else 1.0
+            jitter += max(1.0, 1.0 / rate) if rate > 0 else 1.0
+        return jitter

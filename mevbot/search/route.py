@@ -1,0 +1,85 @@
+"""A route's exact integer quote, hop by hop, and the `Opportunity` it becomes.
+
+Every amount that leaves this module comes from the venues' exact quotes (`Venue.quote_exact_in`
+on the state the market view holds), never from the float model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mevbot.dex.base import Quote, QuoteError
+from mevbot.events import Opportunity, RouteHop
+from mevbot.market.graph import edge_a_to_b, edge_pool
+from mevbot.market.model import MarketView
+
+
+def quote_route(view: MarketView, edges: Sequence[int], amount_in: int) -> list[Quote] | None:
+    """Each hop's exact quote when `amount_in` runs through `edges`; None if any hop would be refused."""
+    quotes = []
+    amount = amount_in
+    registry = view.registry
+    for edge in edges:
+        pool_id = edge_pool(edge)
+        state = view.state(pool_id)
+        if state is None:
+            return None
+        try:
+            quote = registry.pool(pool_id).venue.quote_exact_in(state, amount, edge_a_to_b(edge))
+        except (QuoteError, ValueError):  # ValueError: an amount outside u64
+            return None
+        quotes.append(quote)
+        amount = quote.amount_out
+    return quotes
+
+
+class RouteQuoter:
+    """x ↦ exact output − x for a route (None where it would be refused), keeping each input's
+    quotes so the chosen size is not quoted twice."""
+
+    __slots__ = ("_quotes", "edges", "view")
+
+    def __init__(self, view: MarketView, edges: Sequence[int]) -> None:
+        self.view = view
+        self.edges = edges
+        self._quotes: dict[int, list[Quote] | None] = {}
+
+    def __call__(self, amount_in: int) -> int | None:
+        quotes = self._quotes[amount_in] = quote_route(self.view, self.edges, amount_in)
+        return None if quotes is None else quotes[-1].amount_out - amount_in
+
+    def quotes(self, amount_in: int) -> list[Quote] | None:
+        if amount_in not in self._quotes:
+            self(amount_in)
+        return self._quotes[amount_in]
+
+
+def make_opportunity(view: MarketView, edges: Sequence[int], quotes: Sequence[Quote]) -> Opportunity:
+    """The opportunity for a quoted route. Its profit is exact; the caller has checked it is > 0."""
+    registry, hot = view.registry, view.hot
+    hops = []
+    for edge, quote in zip(edges, quotes, strict=True):
+        info = registry.pool(edge_pool(edge))
+        a_to_b = edge_a_to_b(edge)
+        hops.append(
+            RouteHop(
+                pool=info.address,
+                pool_id=info.id,
+                venue=info.venue.name,
+                a_to_b=a_to_b,
+                mint_in=info.pool.mint_a if a_to_b else info.pool.mint_b,
+                mint_out=info.pool.mint_b if a_to_b else info.pool.mint_a,
+                amount_in=quote.amount_in,
+                amount_out=quote.amount_out,
+                state_version=int(hot.version[info.id]),
+                state_slot=int(hot.slot[info.id]),
+            )
+        )
+    amount_in, amount_out = quotes[0].amount_in, quotes[-1].amount_out
+    return Opportunity(
+        hops=tuple(hops),
+        amount_in=amount_in,
+        amount_out=amount_out,
+        profit=amount_out - amount_in,
+        slot=max(hop.state_slot for hop in hops),
+    )
