@@ -30,6 +30,8 @@ config_app = typer.Typer(help="Inspect configuration files.", no_args_is_help=Tr
 app.add_typer(config_app, name="config")
 audit_app = typer.Typer(help="Check the audit chains in the store.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+bundle_app = typer.Typer(help="Ask a block engine about bundles.", no_args_is_help=True)
+app.add_typer(bundle_app, name="bundle")
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
@@ -178,6 +180,24 @@ def _load(config: Path | None) -> Any:
         return load_config(config)
     except ConfigError as exc:
         raise fail(str(exc)) from None
+
+
+@app.command()
+def run(
+    config: ConfigOption = None,
+    slots: Annotated[int | None, typer.Option(help="stop after this many slots")] = None,
+    duration: Annotated[float | None, typer.Option(help="stop after this many seconds")] = None,
+) -> None:
+    """Run the trading loop. With no RPC configured it starts the sandbox in-process and trades against it.
+
+    Exit codes: 0 clean stop, 1 runtime failure, 2 bad config or arguments, 3 stopped with trading halted.
+    """
+    if slots is not None and duration is not None:
+        raise fail("give --slots or --duration, not both")
+    settings = _load(config)
+    from mevbot.daemon import run_from_cli
+
+    raise typer.Exit(run_from_cli(settings, slots=slots, duration=duration, console=console))
 
 
 @app.command()
@@ -372,6 +392,163 @@ def scan_command(
     report = scan(accounts, base_mints, top=top, min_profit=min_profit)
     for table in scan_tables(report, labels):
         console.print(table)
+
+
+@app.command("sandbox")
+def sandbox_command(
+    config: ConfigOption = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="universe and flow seed")] = None,
+    rpc_port: Annotated[int | None, typer.Option("--rpc-port", min=0, max=65535, help="0 picks one")] = None,
+    ws_port: Annotated[int | None, typer.Option("--ws-port", min=0, max=65535, help="0 picks one")] = None,
+    block_engine_port: Annotated[int | None, typer.Option("--block-engine-port", min=0, max=65535)] = None,
+    pools: Annotated[int | None, typer.Option("--pools", min=8, help="pools in the synthetic universe")] = None,
+    slot_ms: Annotated[int | None, typer.Option("--slot-ms", min=1, help="milliseconds per slot")] = None,
+) -> None:
+    """Run the local cluster alone (RPC, PubSub, block engine) until Ctrl-C or SIGTERM."""
+    import asyncio
+
+    from mevbot.sandbox.cluster import run_sandbox
+    from mevbot.sandbox.settings import settings_from_config
+
+    overrides = {"seed": seed, "rpc_port": rpc_port, "ws_port": ws_port, "block_engine_port": block_engine_port,
+                 "pools": pools, "slot_ms": slot_ms}  # fmt: skip
+    try:
+        settings = settings_from_config(_load(config).sandbox, **overrides)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+    def ready(sandbox: Any) -> None:
+        table = Table(title=f"mevbot sandbox (seed {settings.seed}, {len(sandbox.universe.pools)} pools)")
+        table.add_column("endpoint")
+        table.add_column("value")
+        for name, value in (("rpc", sandbox.rpc_url), ("pubsub", sandbox.ws_url),
+                            ("block engine", sandbox.block_engine_url), ("payer", str(sandbox.payer_pubkey)),
+                            ("payer keypair file", str(sandbox.payer_keypair_path))):  # fmt: skip
+            table.add_row(name, value)
+        console.print(table)
+        console.print("Ctrl-C stops the sandbox.")
+
+    try:
+        asyncio.run(run_sandbox(settings, ready))
+    except OSError as exc:
+        raise fail(f"cannot start the sandbox: {exc}", code=1) from None
+
+
+@app.command("simulate")
+def simulate_command(
+    route: Annotated[list[str], typer.Argument(help="pool addresses in hop order, each optionally POOL:a2b or POOL:b2a")],
+    snapshot: Annotated[Path, typer.Option("--snapshot", help="JSON list of {pubkey, owner, lamports, data_base64}")],
+    amount: Annotated[int, typer.Option("--amount", help="raw units of the start token to put in")],
+    start_mint: Annotated[str | None, typer.Option("--start-mint", help="the token the route starts with")] = None,
+    tip: Annotated[int, typer.Option("--tip", min=0, help="lamports tipped to a Jito tip account (0: none)")] = 10_000,
+) -> None:
+    """Replay a route exactly on a snapshot, then run its signed transaction in a LiteSVM fork.
+
+    The owner is a throwaway key funded in the fork with exactly --amount of the start token: the
+    balance changes shown are the route's alone.
+    """
+    from solders.address_lookup_table_account import ID as LOOKUP_TABLE_PROGRAM_ID
+    from solders.address_lookup_table_account import AddressLookupTableAccount
+    from solders.hash import Hash
+
+    from mevbot.events import Account
+    from mevbot.ingest.snapshot import SnapshotError, read_snapshot
+    from mevbot.market.model import MarketModel
+    from mevbot.package.keys import TradingKey
+    from mevbot.package.lookup_tables import lookup_table_bytes
+    from mevbot.package.route import compute_unit_limit, route_accounts, route_bundle, route_plan
+    from mevbot.package.transaction import PackageError, Tip
+    from mevbot.sandbox.bundles import TIP_ACCOUNTS
+    from mevbot.simulate.preflight import ForkPreflight, Preflight
+    from mevbot.simulate.render import preflight_tables, rejection_text, replay_table
+    from mevbot.simulate.replay import Rejection
+    from mevbot.simulate.route_spec import parse_route, route_opportunity
+
+    try:
+        loaded = read_snapshot(snapshot)
+        specs = parse_route(route)
+        start = _pubkey(start_mint, "--start-mint") if start_mint else None
+        model, _ = MarketModel.from_accounts(loaded.accounts)
+        opportunity = route_opportunity(model, specs, amount, start)
+    except (SnapshotError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    if isinstance(opportunity, Rejection):
+        errors.print(rejection_text("replay", opportunity), highlight=False)
+        raise typer.Exit(1)
+    console.print(replay_table(opportunity))
+
+    key = TradingKey.generate()  # a what-if owner: the snapshot holds no wallet of ours
+    fork = ForkPreflight(loaded.accounts)
+    fork.fund(key.pubkey, 10**12, {mint: 0 for mint in opportunity.token_path} | {opportunity.mint: amount})
+    plan = route_plan(opportunity, model.registry, key.pubkey)
+    tables: list[AddressLookupTableAccount] = []
+    tip_spec = Tip(TIP_ACCOUNTS[0], tip) if tip else None
+    try:
+        draft = route_bundle(key, plan, Hash.default(), tip=tip_spec)
+    except PackageError as exc:
+        if exc.reason != "too_large":
+            raise fail(str(exc), code=1) from None
+        table = AddressLookupTableAccount(Pubkey.new_unique(), list(route_accounts(plan)))
+        fork.load([Account(table.key, LOOKUP_TABLE_PROGRAM_ID, 10**9, lookup_table_bytes(table.addresses))])
+        tables = [table]
+        draft = route_bundle(key, plan, Hash.default(), tip=tip_spec, lookup_tables=tables)
+    final = draft
+    report = fork.run(draft.transactions[0], require_tip=tip > 0)
+    if isinstance(report, Preflight):
+        final = route_bundle(key, plan, Hash.default(), tip=tip_spec, units_consumed=report.units_consumed, lookup_tables=tables)
+        report = fork.run(final.transactions[0], require_tip=tip > 0)
+    if isinstance(report, Rejection):
+        errors.print(rejection_text("preflight", report), highlight=False)
+        raise typer.Exit(1)
+    size = len(bytes(final.transactions[0]))
+    for rendered in preflight_tables(opportunity, report, compute_unit_limit=compute_unit_limit(report.units_consumed),
+                                     size=size, lookup_table=bool(tables)):  # fmt: skip
+        console.print(rendered)
+
+
+@bundle_app.command("status")
+def bundle_status(
+    ids: Annotated[list[str], typer.Argument(help="bundle ids (64 hex characters)")],
+    block_engine: Annotated[str | None, typer.Option("--block-engine", help="block engine URL")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Ask the block engine (getInflightBundleStatuses and getBundleStatuses) about bundles."""
+    import asyncio
+    import re
+
+    from mevbot.submit.jito import BlockEngineClient, BlockEngineError
+    from mevbot.submit.render import bundle_status_table
+
+    for identifier in ids:
+        if not re.fullmatch(r"[0-9a-f]{64}", identifier):
+            raise fail(f"{identifier!r} is not a bundle id (64 lowercase hex characters)")
+    if block_engine is None:
+        regions = _load(config).jito.regions
+        if not regions:
+            raise fail("give --block-engine URL (the config names no jito region)")
+        block_engine = regions[0].url
+    if not block_engine.startswith(("http://", "https://")):
+        raise fail(f"--block-engine {block_engine!r}: expected an http(s) URL")
+
+    async def ask() -> tuple[list[Any], list[Any]]:
+        client = BlockEngineClient("cli", block_engine)
+        try:
+            inflight, landed = [], []
+            for start in range(0, len(ids), 5):  # the API takes at most five ids a call
+                chunk = list(ids[start : start + 5])
+                inflight += await client.inflight_statuses(chunk)
+                landed += await client.bundle_statuses(chunk)
+            return inflight, landed
+        finally:
+            await client.close()
+
+    try:
+        inflight, landed = asyncio.run(ask())
+    except BlockEngineError as exc:
+        raise fail(str(exc), code=1) from None
+    if len(landed) != len(ids):
+        raise fail(f"getBundleStatuses answered {len(landed)} values for {len(ids)} ids", code=1)
+    console.print(bundle_status_table(ids, inflight, landed))
 
 
 def main() -> None:

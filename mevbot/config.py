@@ -102,10 +102,19 @@ class JitoConfig:
 
 @dataclass(frozen=True)
 class DecideConfig:
-    tip_fraction: float = bounded(0.5, 0.0, 1.0)
-    max_notional_lamports: int = bounded(10_000_000_000, 1, None)
+    """Decision policy and risk limits. Amounts in lamports; cycles start and end in SOL."""
+
+    tip_fraction: float = bounded(0.5, 0.0, 1.0)  # used when the bandit is off (one-element tip_fractions)
+    tip_fractions: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9)  # the bandit's arms
+    max_explore_share: float = bounded(1.0, 0.0, 1.0)
     min_profit_lamports: int = bounded(10_000, 0, None)
     priority_fee_micro_lamports: int = bounded(0, 0, None)
+    max_opportunity_age_slots: int = bounded(2, 0, 150)
+    max_notional_lamports: int = bounded(10_000_000_000, 1, None)
+    max_daily_loss_lamports: int = bounded(1_000_000_000, 0, None)
+    max_failures_in_row: int = bounded(20, 1, None)
+    max_tips_per_hour_lamports: int = bounded(10_000_000_000, 0, None)
+    cooldown_s: float = bounded(60.0, 0.0, 86_400.0)
 
 
 @dataclass(frozen=True)
@@ -180,6 +189,9 @@ def parse_config(table: Mapping[str, Any], source: str = "<memory>") -> Config:
 def _check_cross_field(config: Config, source: str) -> None:
     if config.node.rpc_urls and not config.node.ws_urls:
         raise ConfigError(source, "node.ws_urls", "one websocket URL per RPC URL when rpc_urls is set", "none")
+    fractions = config.decide.tip_fractions
+    if not fractions or any(not 0.0 <= f < 1.0 for f in fractions):
+        raise ConfigError(source, "decide.tip_fractions", "a non-empty array of numbers in [0, 1)", repr(list(fractions)))
     for command in config.control.thresholds:
         if command not in ("kill", "resume", "set-limit", "set-bandit"):
             raise ConfigError(source, f"control.thresholds.{command}", "kill, resume, set-limit or set-bandit", "an unknown command")

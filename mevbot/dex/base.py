@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 
 U64_MAX = (1 << 64) - 1
@@ -93,7 +94,8 @@ class Venue(Protocol):
     The flow is ``decode_pool`` → ``dependencies`` → ``load`` → ``quote_*``: the pool account names
     the other accounts a quote reads (vaults, config, tick arrays); ``load`` combines their bytes
     into an immutable state; quotes are pure functions of that state. ``a_to_b`` swaps ``mint_a``
-    for ``mint_b``.
+    for ``mint_b``. ``swap_instruction`` is the one exact-in swap every venue builds the same way,
+    so packaging never needs to know which venue a hop runs on.
     """
 
     name: str
@@ -108,6 +110,21 @@ class Venue(Protocol):
     def quote_exact_in(self, state: Any, amount_in: int, a_to_b: bool) -> Quote: ...
 
     def quote_exact_out(self, state: Any, amount_out: int, a_to_b: bool) -> Quote: ...
+
+    def swap_instruction(
+        self,
+        pool: Any,
+        *,
+        owner: Pubkey,
+        source: Pubkey,
+        destination: Pubkey,
+        a_to_b: bool,
+        amount_in: int,
+        minimum_out: int,
+    ) -> Instruction:
+        """Spend exactly `amount_in` from `source` (owned by `owner`, who signs) into `destination`;
+        the program fails the swap if less than `minimum_out` arrives."""
+        ...
 
 
 def check_account(

@@ -290,6 +290,14 @@ class RaydiumAmmV4:
             max_source_balance(vault_in),
         )  # fmt: skip
 
+    def swap_instruction(
+        self, pool: AmmV4Pool, *, owner: Pubkey, source: Pubkey, destination: Pubkey, a_to_b: bool,
+        amount_in: int, minimum_out: int,
+    ) -> Instruction:  # fmt: skip
+        """SwapBaseInV2. `a_to_b` is not encoded: the program reads the direction from the mints of
+        the user's accounts, so it only has to agree with `source`."""
+        return swap_base_in_v2(pool, source, destination, owner, amount_in, minimum_out)
+
 
 def _sides(state: AmmV4State, a_to_b: bool) -> tuple[int, int, int]:
     """(reserve_in, reserve_out, input vault balance) after the pool-level checks a swap makes first.

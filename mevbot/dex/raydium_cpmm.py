@@ -549,6 +549,13 @@ class RaydiumCpmm:
     def quote_exact_out(self, state: CpmmState, amount_out: int, a_to_b: bool) -> Quote:
         return self.swap_exact_out(state, amount_out, a_to_b).quote()
 
+    def swap_instruction(
+        self, pool: CpmmPool, *, owner: Pubkey, source: Pubkey, destination: Pubkey, a_to_b: bool,
+        amount_in: int, minimum_out: int,
+    ) -> Instruction:  # fmt: skip
+        """swap_base_input; the vault order (and so the direction) follows `a_to_b`."""
+        return swap_base_input_ix(pool, owner, source, destination, a_to_b, amount_in, minimum_out)
+
 
 def _sides(state: CpmmState, a_to_b: bool) -> tuple[int, int, int, bool]:
     """(reserve_in, reserve_out, input vault balance, creator fee on input) after the status check.

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 
 from mevbot.dex.base import U64_MAX, U128_MAX, DecodeError, Quote, QuoteError, UnsupportedPool
@@ -507,6 +508,21 @@ class WhirlpoolVenue:
     def quote_exact_out(self, state: WhirlpoolState, amount_out: int, a_to_b: bool) -> Quote:
         """Buy exactly `amount_out` (the program refuses a partial exact-out fill without a limit)."""
         return swap(state, amount_out, amount_specified_is_input=False, a_to_b=a_to_b).to_quote()
+
+    def swap_instruction(
+        self, pool: WhirlpoolPool, *, owner: Pubkey, source: Pubkey, destination: Pubkey, a_to_b: bool,
+        amount_in: int, minimum_out: int,
+    ) -> Instruction:  # fmt: skip
+        """Exact-in swap_v2 with no price limit, over the three tick arrays from the current tick.
+
+        swap_v2 names the user's accounts by token (A, B), not by role, so the source is account A
+        when selling A and account B otherwise.
+        """
+        account_a, account_b = (source, destination) if a_to_b else (destination, source)
+        return build_swap_v2(
+            pool, token_authority=owner, token_owner_account_a=account_a, token_owner_account_b=account_b,
+            amount=amount_in, other_amount_threshold=minimum_out, a_to_b=a_to_b,
+        )  # fmt: skip
 
 
 VENUE = WhirlpoolVenue()

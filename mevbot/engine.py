@@ -1,0 +1,570 @@
+"""The daemon: the one module that knows every stage and joins them.
+
+    ingest ──(coalescer: latest slot per account)──▶ model + search ──(bounded queue)──▶
+    replay + decide + package + submit ──▶ trackers ──▶ observe (one writer task)
+
+Backpressure: account updates coalesce per account; opportunities wait in a bounded queue where the
+oldest is dropped when it is full, and one older than `max_opportunity_age_slots` is dropped when it
+is taken. Each stage runs under a supervisor that logs a crash with context and restarts the stage;
+a stage that keeps crashing halts trading. Shutdown drains in-flight bundle statuses and flushes the
+store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from solders.hash import Hash
+from solders.pubkey import Pubkey
+
+from mevbot.config import Config
+from mevbot.control.envelope import ControlPolicy, Verdict
+from mevbot.control.gate import ControlGate
+from mevbot.control.socket import serve_control
+from mevbot.decide.bandit import Bandit, fraction_of, region_bandit, route_class, tip_bandit
+from mevbot.decide.policy import Policy, decide
+from mevbot.decide.risk import RiskEngine, RiskLimits, RiskState, RiskTransition
+from mevbot.dex.spl_token import NATIVE_MINT
+from mevbot.events import AccountUpdate, Opportunity
+from mevbot.ingest.bootstrap import load_market
+from mevbot.ingest.coalesce import UpdateCoalescer
+from mevbot.ingest.pubsub import PubSubFeed
+from mevbot.ingest.rpc import RpcClient, RpcError
+from mevbot.observe.pnl import MetaError, realised_pnl
+from mevbot.observe.recorder import Recorder, load_bandit_arms, load_risk_transitions, restore_bandit
+from mevbot.observe.store import Store, StoreWriter
+from mevbot.package.keys import TradingKey
+from mevbot.package.route import RouteBuilder
+from mevbot.package.transaction import PackageError
+from mevbot.search.engine import CycleSearch, SearchSettings
+from mevbot.simulate.replay import Rejection, check_profit, replay_route
+from mevbot.submit.jito import BlockEngineClient
+from mevbot.submit.ratelimit import TokenBucket
+from mevbot.submit.router import Region, RegionRouter
+from mevbot.submit.tracker import Outcome, TrackedResult, track
+from mevbot.systemd import pin_to_cores, sd_notify, watchdog_interval_s
+from mevbot.telemetry import Telemetry
+
+log = logging.getLogger("mevbot.engine")
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+EXIT_HALTED = 3  # a stage kept failing and trading was halted; systemd must not restart into trading
+
+STAGE_FAILURES_TO_HALT = 5
+STAGE_FAILURE_WINDOW_S = 60.0
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where the engine connects: a real node and block engines, or the in-process sandbox."""
+
+    rpc_urls: tuple[str, ...]
+    ws_urls: tuple[str, ...]
+    regions: tuple[tuple[str, str], ...]  # (name, url)
+    keypair_path: Path
+    base_mints: tuple[Pubkey, ...] | None = None  # None: the config's
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    exit_code: int
+    reason: str
+    figures: dict[str, Any]
+    db_path: str
+
+
+@dataclass
+class _InFlight:
+    bundle_id: str
+    decision_seq: int
+    tip: int
+    arm: str
+    context: str
+    region_arm: str
+    signature: str
+    started: float = field(default_factory=time.monotonic)
+
+
+class Engine:
+    def __init__(
+        self, config: Config, endpoints: Endpoints, *, on_tick: Callable[[Telemetry], None] | None = None
+    ):
+        self.config = config
+        self.endpoints = endpoints
+        self.on_tick = on_tick
+        self.telemetry = Telemetry()
+        self.dry_run = config.effective_dry_run
+        self.stop_event = asyncio.Event()
+        self.stop_reason = "stopped"
+        self.exit_code = EXIT_OK
+        self.current_slot = 0
+        self._blockhash: Hash | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._opportunities: asyncio.Queue[tuple[Opportunity, int]] = asyncio.Queue(maxsize=64)
+        self._coalescer = UpdateCoalescer()
+        self._config_hash = hashlib.sha256(repr(config).encode()).hexdigest()[:16]
+        self.sandbox: Any = None  # the in-process sandbox, when run_daemon started one
+
+    # --- life cycle ------------------------------------------------------------------------------
+
+    async def run(self, *, slots: int | None = None, duration: float | None = None) -> RunSummary:
+        cores = pin_to_cores(())
+        log.info("event loop on cores %s; dry_run=%s", list(cores), self.dry_run)
+        store = Store(self.config.storage.db_path)
+        self.writer = StoreWriter(store)
+        self.writer.start()
+        self.recorder = Recorder(store, self.writer)
+        self.risk = RiskEngine(self._risk_limits())
+        self.risk.restore(load_risk_transitions(store))
+        self._risk_moved(None)
+        saved_bandits = load_bandit_arms(store)
+        self._bandits: dict[str, Bandit] = {}
+        self._saved_bandits = saved_bandits
+        self.regions_bandit = region_bandit(
+            [name for name, _ in self.endpoints.regions], seed=self.config.sandbox.seed
+        )
+        restore_bandit(self.regions_bandit, saved_bandits)
+        self.key = _load_key(self.endpoints.keypair_path)
+        self.rpc = RpcClient(self.endpoints.rpc_urls, timeout_s=self.config.node.request_timeout_s,
+                             commitment=self.config.node.commitment)  # fmt: skip
+        self.router = RegionRouter(
+            [Region(BlockEngineClient(name, url, auth_uuid=self.config.jito.auth_uuid),
+                    TokenBucket(self._region_rate(name)))
+             for name, url in self.endpoints.regions],
+            hedge=self.config.jito.hedge_regions,
+        )  # fmt: skip
+        tasks: list[asyncio.Task[Any]] = []
+        control_server: asyncio.AbstractServer | None = None
+        try:
+            await self._bootstrap()
+            control_server = await self._start_control(store)
+            self.feed = PubSubFeed(
+                self.endpoints.ws_urls, self.model.registry.tracked_accounts(),
+                on_update=self._on_update, on_slot=self._on_slot, commitment=self.config.node.commitment,
+                stale_after_s=max(2.0, 8 * self.config.sandbox.slot_ms / 1000),
+            )  # fmt: skip
+            for name, stage in (
+                ("ingest", self.feed.run),
+                ("model", self._model_stage),
+                ("execute", self._execute_stage),
+                ("blockhash", self._blockhash_stage),
+                ("telemetry", self._telemetry_stage),
+            ):
+                tasks.append(asyncio.create_task(self._supervise(name, stage), name=name))
+            await asyncio.wait_for(self.feed.connected.wait(), timeout=30)
+            sd_notify("READY=1", f"STATUS=trading {len(self.model.registry)} pools, dry_run={self.dry_run}")
+            await self._wait_until_done(slots, duration)
+        except (RpcError, TimeoutError) as exc:
+            self.exit_code, self.stop_reason = EXIT_FAILURE, f"cannot start: {exc}"
+            log.error("%s", self.stop_reason)
+        finally:
+            sd_notify("STOPPING=1")
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._drain_in_flight()
+            if control_server is not None:
+                control_server.close()
+                await control_server.wait_closed()
+            self._save_bandits()
+            await self.writer.stop()
+            store.close()
+            await self.router.close()
+            await self.rpc.close()
+        return RunSummary(
+            self.exit_code, self.stop_reason, self.telemetry.snapshot(), self.config.storage.db_path
+        )
+
+    async def _bootstrap(self) -> None:
+        self.model, rejected, self.current_slot = await load_market(self.rpc)
+        for entry in rejected[:20]:
+            log.warning("snapshot: rejected %s: %s", entry.pubkey, entry.reason)
+        self.search = CycleSearch(self.model, self._search_settings())
+        self.start_slot = self.current_slot
+        self._blockhash, _ = await self.rpc.get_latest_blockhash()
+        self.tip_accounts = [
+            Pubkey.from_string(a) for a in await self.router.regions[0].client.tip_accounts()
+        ]
+        self.builder = RouteBuilder(self.model, self.key.pubkey)
+        log.info("market: %d pools, %d cycles, slot %d", len(self.model.registry), len(self.search.cycles),
+                 self.current_slot)  # fmt: skip
+
+    async def _wait_until_done(self, slots: int | None, duration: float | None) -> None:
+        deadline = time.monotonic() + duration if duration is not None else None
+        watchdog = watchdog_interval_s()
+        while not self.stop_event.is_set():
+            if slots is not None and self.current_slot - self.start_slot >= slots:
+                self.stop_reason = f"ran {slots} slots"
+                return
+            if deadline is not None and time.monotonic() >= deadline:
+                self.stop_reason = f"ran {duration:g}s"
+                return
+            if watchdog is not None:
+                sd_notify("WATCHDOG=1")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), timeout=min(0.1, watchdog or 0.1))
+
+    def request_stop(self, reason: str) -> None:
+        self.stop_reason = reason
+        self.stop_event.set()
+
+    async def _supervise(self, name: str, stage: Callable[[], Awaitable[None]]) -> None:
+        """Restart a crashed stage; if it keeps crashing, halt trading and stop the daemon."""
+        failures: deque[float] = deque()
+        while True:
+            try:
+                await stage()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("stage %s crashed (slot %d); restarting", name, self.current_slot)
+                self.telemetry.counters.stage_restarts += 1
+                now = time.monotonic()
+                failures.append(now)
+                while failures and failures[0] < now - STAGE_FAILURE_WINDOW_S:
+                    failures.popleft()
+                if len(failures) >= STAGE_FAILURES_TO_HALT:
+                    self._risk_moved(
+                        self.risk.halt(f"stage {name} crashed {len(failures)} times in a minute", time.time())
+                    )
+                    self.exit_code = EXIT_HALTED
+                    self.request_stop(f"stage {name} keeps failing; trading halted")
+                    return
+                await asyncio.sleep(0.1 * len(failures))
+
+    # --- ingest and model ------------------------------------------------------------------------
+
+    def _on_update(self, update: AccountUpdate) -> None:
+        self.telemetry.counters.updates += 1
+        self._coalescer.push(update, time.perf_counter_ns())
+
+    def _on_slot(self, slot: int) -> None:
+        if slot > self.current_slot:
+            self.current_slot = slot
+            self.telemetry.slot = slot
+
+    async def _model_stage(self) -> None:
+        while True:
+            await self._coalescer.ready.wait()
+            self.process_updates(self._coalescer.drain())
+            await asyncio.sleep(0)  # let the execute stage run between passes
+
+    def process_updates(self, batch: list[tuple[AccountUpdate, int]]) -> Opportunity | None:
+        """Apply a batch of updates, search the cycles through the pools they changed, queue the best."""
+        changed: set[int] = set()
+        first_arrival = min((arrived for _, arrived in batch), default=time.perf_counter_ns())
+        stats_before = (self.model.stats.stale, self.model.stats.malformed)
+        for update, arrived in batch:
+            changed.update(self.model.apply(update))
+            self.telemetry.latency["ingest_to_model"].since(arrived)
+        counters = self.telemetry.counters
+        counters.updates_stale += self.model.stats.stale - stats_before[0]
+        counters.updates_malformed += self.model.stats.malformed - stats_before[1]
+        counters.updates_coalesced = self._coalescer.coalesced
+        if not changed:
+            return None
+        started = time.perf_counter_ns()
+        opportunity = self.search.on_pools_changed(changed)
+        self.telemetry.latency["search"].since(started)
+        if opportunity is not None:
+            counters.opportunities += 1
+            if self._opportunities.full():
+                self._opportunities.get_nowait()
+                counters.opportunities_dropped += 1
+            self._opportunities.put_nowait((opportunity, first_arrival))
+        return opportunity
+
+    # --- decide, package, submit -----------------------------------------------------------------
+
+    async def _execute_stage(self) -> None:
+        while True:
+            opportunity, arrived = await self._opportunities.get()
+            self._check_emergency_stop()
+            self._risk_moved(self.risk.refresh(time.time()))
+            if self.current_slot - opportunity.slot > self.config.decide.max_opportunity_age_slots:
+                self.telemetry.counters.opportunities_stale += 1
+                continue
+            await self.execute(opportunity, arrived)
+
+    async def execute(self, opportunity: Opportunity, arrived_ns: int) -> None:
+        started = time.perf_counter_ns()
+        now = time.time()
+        counters = self.telemetry.counters
+        opportunity_id = self.recorder.opportunity(opportunity, now)
+        venues = [hop.venue for hop in opportunity.hops]
+        context = route_class(venues)
+        bandit = self._bandit(context)
+        arm = bandit.choose()
+        region_arm = self.regions_bandit.choose()
+        states = [(self.model.venue(h.pool_id), self.model.state(h.pool_id)) for h in opportunity.hops]
+        replay = replay_route(opportunity, states)
+        decision = decide(
+            opportunity, profit_lamports=0 if isinstance(replay, Rejection) else replay.profit, policy=self._policy(),
+            risk=self.risk, state_age_slots=self.current_slot - opportunity.slot, now=now,
+            tip_fraction=fraction_of(arm),
+        )  # fmt: skip
+        if isinstance(replay, Rejection):
+            decision = replace(decision, send=False, reason=f"replay: {replay.code}: {replay.detail}")
+        elif opportunity.mint != NATIVE_MINT:
+            decision = replace(
+                decision, send=False, reason="start token is not SOL: tips and PnL are in lamports"
+            )
+        elif decision.send:
+            refusal = check_profit(replay, tip_lamports=decision.tip_lamports, fee_lamports=decision.fee_lamports,
+                                   min_profit=self.config.decide.min_profit_lamports)  # fmt: skip
+            if refusal is not None:
+                decision = replace(decision, send=False, reason=f"replay: {refusal.code}: {refusal.detail}")
+        seq = self.recorder.decision(decision, opportunity_id, now, arm=f"{arm.name}|{region_arm.name}",
+                                     config_hash=self._config_hash)  # fmt: skip
+        counters.decisions += 1
+        if not decision.send:
+            counters.refused += 1
+            return
+        try:
+            bundle = self.builder.bundle(
+                opportunity, payer=self.key, blockhash=self._blockhash, tip_account=random.choice(self.tip_accounts),
+                tip_lamports=decision.tip_lamports, compute_unit_price=self.config.decide.priority_fee_micro_lamports,
+            )  # fmt: skip
+        except PackageError as exc:
+            counters.rejected_by_simulation += 1
+            log.warning("package refused: %s", exc)
+            return
+        self.telemetry.latency["decide_to_bundle"].since(started)
+        self.telemetry.latency["update_to_bundle"].since(arrived_ns)
+        if self.dry_run:
+            counters.bundles_dry_run += 1
+            self.recorder.bundle_sent(bundle.bundle_id, seq, now, regions=[], refused=[], tip_lamports=decision.tip_lamports,
+                                      dry_run=True)  # fmt: skip
+            return
+        report = await self.router.send_bundle(bundle.encoded())
+        self.recorder.bundle_sent(report.bundle_id or bundle.bundle_id, seq, now, regions=list(report.accepted),
+                                  refused=list(report.refused), tip_lamports=decision.tip_lamports, dry_run=False)  # fmt: skip
+        if report.bundle_id is None:
+            counters.send_failures += 1
+            outcome = Outcome.RATE_LIMITED if report.rate_limited else Outcome.DROPPED
+            self._finish(_InFlight(bundle.bundle_id, seq, decision.tip_lamports, arm.name, context, region_arm.name, ""),
+                         TrackedResult(bundle.bundle_id, outcome, None, "NotSent", str(report.refused)), 0)  # fmt: skip
+            return
+        counters.bundles_sent += 1
+        flight = _InFlight(report.bundle_id, seq, decision.tip_lamports, arm.name, context, region_arm.name,
+                           str(bundle.transactions[-1].signatures[0]))  # fmt: skip
+        task = asyncio.create_task(self._follow(flight), name=f"track-{report.bundle_id[:8]}")
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _follow(self, flight: _InFlight) -> None:
+        client = self.router.regions[0].client
+        result = await track(
+            client, flight.bundle_id, deadline_s=self.config.jito.status_deadline_s, poll_s=0.05
+        )
+        pnl = 0
+        if result.outcome is Outcome.LANDED:
+            pnl = await self._landed_pnl(flight.signature)
+        self._finish(flight, result, pnl)
+
+    async def _landed_pnl(self, signature: str) -> int:
+        for _ in range(20):
+            try:
+                tx = await self.rpc.call(
+                    "getTransaction",
+                    [
+                        signature,
+                        {"encoding": "json", "maxSupportedTransactionVersion": 0, "commitment": "confirmed"},
+                    ],
+                )
+                if tx is not None:
+                    return realised_pnl(tx, str(self.key.pubkey), str(NATIVE_MINT))
+            except (RpcError, MetaError) as exc:
+                log.warning("pnl of %s: %s", signature, exc)
+            await asyncio.sleep(0.05)
+        log.error("pnl of landed %s unknown: transaction not found", signature)
+        return 0
+
+    def _finish(self, flight: _InFlight, result: TrackedResult, pnl: int) -> None:
+        counters = self.telemetry.counters
+        landed = result.outcome is Outcome.LANDED
+        if landed:
+            counters.landed += 1
+            counters.pnl_lamports += pnl
+            counters.tips_lamports += flight.tip
+        elif result.outcome is Outcome.LOST_AUCTION:
+            counters.lost += 1
+        else:
+            counters.failed += 1
+        tip_paid = flight.tip if landed else 0
+        self.recorder.bundle_result(
+            flight.bundle_id, time.time(), outcome=str(result.outcome), status=result.status,
+            landed_slot=result.landed_slot, reason=result.reason, pnl_lamports=pnl, tip_paid=tip_paid,
+            fee_paid=0,
+        )  # fmt: skip
+        self._bandit(flight.context).update(flight.arm, landed=landed, net_profit=pnl)
+        self.regions_bandit.update(flight.region_arm, landed=landed, net_profit=pnl)
+        self._risk_moved(self.risk.on_outcome(landed=landed, pnl=pnl, tip_paid=tip_paid, now=time.time()))
+
+    async def _drain_in_flight(self) -> None:
+        if self._in_flight:
+            log.info("waiting for %d in-flight bundle statuses", len(self._in_flight))
+            await asyncio.wait(self._in_flight, timeout=self.config.jito.status_deadline_s + 1)
+
+    # --- background ------------------------------------------------------------------------------
+
+    async def _blockhash_stage(self) -> None:
+        period = max(0.05, self.config.sandbox.slot_ms / 1000)
+        while True:
+            await asyncio.sleep(period)
+            with contextlib.suppress(RpcError):
+                self._blockhash, _ = await self.rpc.get_latest_blockhash()
+
+    async def _telemetry_stage(self) -> None:
+        last_saved = time.monotonic()
+        while True:
+            await asyncio.sleep(0.5)
+            self.telemetry.counters.notifications_malformed = self.feed.stats.malformed
+            self.telemetry.counters.reconnects = max(0, self.feed.stats.connects - 1)
+            if self.on_tick is not None:
+                self.on_tick(self.telemetry)
+            if time.monotonic() - last_saved >= 10:
+                last_saved = time.monotonic()
+                self._save_latencies()
+                self._save_bandits()
+
+    def _save_latencies(self) -> None:
+        now = time.time()
+        for stage, window in self.telemetry.latency.items():
+            n, p50, p99 = window.percentiles()
+            if n:
+                self.writer.put("latencies", (now, stage, n, p50, p99))
+
+    def _save_bandits(self) -> None:
+        now = time.time()
+        for bandit in (*self._bandits.values(), self.regions_bandit):
+            self.recorder.bandit(bandit, now)
+
+    # --- risk, control ---------------------------------------------------------------------------
+
+    def _risk_moved(self, transition: RiskTransition | None) -> None:
+        """Record a transition (if any) and show the state it left."""
+        if transition is not None:
+            log.warning("risk: %s (%s)", transition.state, transition.reason)
+            self.recorder.risk(transition)
+        self.telemetry.risk_state, self.telemetry.risk_reason = str(self.risk.state), self.risk.reason
+
+    def _check_emergency_stop(self) -> None:
+        path = self.config.control.emergency_stop_file
+        if path and self.risk.state is not RiskState.HALTED and Path(path).exists():
+            self._risk_moved(self.risk.halt(f"emergency stop file {path} present", time.time()))
+
+    async def _start_control(self, store: Store) -> asyncio.AbstractServer | None:
+        control = self.config.control
+        if not control.socket_path or not control.operators:
+            return None
+        policy = ControlPolicy(control.daemon_id, control.operators, control.thresholds, control.max_ttl_s)
+        gate = ControlGate(policy, store, self.writer, self._apply_command)
+        return await serve_control(gate, control.socket_path)
+
+    async def _apply_command(self, verdict: Verdict) -> str | None:
+        """Applied at once, in the event loop: a kill is in force before the next opportunity is taken."""
+        args = dict(verdict.args or {})
+        who = "+".join(verdict.signers)
+        if verdict.command == "kill":
+            self._risk_moved(self.risk.halt(f"kill by {who}: {args.get('reason', '')}".strip(), time.time()))
+        elif verdict.command == "resume":
+            self._risk_moved(self.risk.resume(f"resume by {who}", time.time()))
+        elif verdict.command == "set-limit":
+            name, value = args.get("name"), args.get("value")
+            if (
+                not isinstance(name, str)
+                or not hasattr(self.risk.limits, name)
+                or not isinstance(value, int | float)
+            ):
+                return f"set-limit needs name (one of the risk limits) and a numeric value, got {args}"
+            self.risk.limits = replace(
+                self.risk.limits, **{name: type(getattr(self.risk.limits, name))(value)}
+            )
+        elif verdict.command == "set-bandit":
+            share = args.get("max_explore_share")
+            if not isinstance(share, int | float) or not 0 <= share <= 1:
+                return f"set-bandit needs max_explore_share in [0, 1], got {args}"
+            for bandit in self._bandits.values():
+                bandit.max_explore_share = float(share)
+        log.warning("control: %s accepted (signed by %s)", verdict.command, who)
+        return None
+
+    # --- settings ---------------------------------------------------------------------------------
+
+    def _bandit(self, context: str) -> Bandit:
+        bandit = self._bandits.get(context)
+        if bandit is None:
+            bandit = tip_bandit(context, self.config.decide.tip_fractions, max_explore_share=self.config.decide.max_explore_share,
+                                seed=self.config.sandbox.seed)  # fmt: skip
+            restore_bandit(bandit, self._saved_bandits)
+            self._bandits[context] = bandit
+        return bandit
+
+    def _policy(self) -> Policy:
+        decide_config = self.config.decide
+        return Policy(tip_fraction=decide_config.tip_fraction, min_profit_lamports=decide_config.min_profit_lamports,
+                      compute_unit_price=decide_config.priority_fee_micro_lamports)  # fmt: skip
+
+    def _risk_limits(self) -> RiskLimits:
+        decide_config = self.config.decide
+        return RiskLimits(max_notional=decide_config.max_notional_lamports, max_daily_loss=decide_config.max_daily_loss_lamports,
+                          max_failures_in_row=decide_config.max_failures_in_row, max_tips_per_hour=decide_config.max_tips_per_hour_lamports,
+                          cooldown_s=decide_config.cooldown_s, max_state_age_slots=decide_config.max_opportunity_age_slots)  # fmt: skip
+
+    def _search_settings(self) -> SearchSettings:
+        mints = self.endpoints.base_mints or tuple(
+            Pubkey.from_string(m) for m in self.config.search.base_mints
+        )
+        return SearchSettings(base_mints=mints, max_hops=self.config.search.max_hops,
+                              min_profit=self.config.search.min_profit_lamports)  # fmt: skip
+
+    def _region_rate(self, name: str) -> float:
+        for region in self.config.jito.regions:
+            if region.name == name:
+                return region.rate_limit_per_s
+        return self.config.sandbox.rate_limit_per_s
+
+
+def _load_key(path: Path) -> TradingKey:
+    from mevbot.package.keys import load_keypair
+
+    return load_keypair(path)
+
+
+async def run_daemon(
+    config: Config, *, slots: int | None = None, duration: float | None = None,
+    on_tick: Callable[[Telemetry], None] | None = None, on_engine: Callable[[Engine], None] | None = None,
+) -> RunSummary:  # fmt: skip
+    """Run against the configured node, or start the sandbox in-process when none is configured."""
+    if not config.uses_sandbox:
+        endpoints = Endpoints(config.node.rpc_urls, config.node.ws_urls,
+                              tuple((r.name, r.url) for r in config.jito.regions), Path(config.keys.keypair_path))  # fmt: skip
+        engine = Engine(config, endpoints, on_tick=on_tick)
+        if on_engine:
+            on_engine(engine)
+        return await engine.run(slots=slots, duration=duration)
+    from mevbot.sandbox.cluster import start_sandbox
+    from mevbot.sandbox.settings import settings_from_config
+
+    async with start_sandbox(settings_from_config(config.sandbox)) as sandbox:
+        endpoints = Endpoints((sandbox.rpc_url,), (sandbox.ws_url,), (("sandbox", sandbox.block_engine_url),),
+                              sandbox.payer_keypair_path, base_mints=(sandbox.universe.base_mints[0],))  # fmt: skip
+        engine = Engine(config, endpoints, on_tick=on_tick)
+        engine.sandbox = sandbox
+        if on_engine:
+            on_engine(engine)
+        return await engine.run(slots=slots, duration=duration)

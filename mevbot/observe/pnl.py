@@ -1,0 +1,32 @@
+"""Realised PnL of a landed transaction, from the balances its RPC meta reports.
+
+For a cycle that starts and ends in wrapped SOL, what the trader made is the change of the fee payer's
+lamports (tip and fee leave from there) plus the change of its token balance in the start mint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class MetaError(ValueError):
+    """A getTransaction reply without the balances PnL needs."""
+
+
+def realised_pnl(transaction: dict[str, Any], owner: str, mint: str) -> int:
+    try:
+        meta = transaction["meta"]
+        keys = transaction["transaction"]["message"]["accountKeys"]
+        keys = [k if isinstance(k, str) else k["pubkey"] for k in keys]
+        payer = keys.index(owner)
+        lamports = int(meta["postBalances"][payer]) - int(meta["preBalances"][payer])
+        tokens = _owned(meta["postTokenBalances"], owner, mint) - _owned(meta["preTokenBalances"], owner, mint)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise MetaError(f"transaction meta lacks balances ({type(exc).__name__}: {exc})") from None
+    return lamports + tokens
+
+
+def _owned(balances: list[dict[str, Any]], owner: str, mint: str) -> int:
+    return sum(
+        int(entry["uiTokenAmount"]["amount"]) for entry in balances if entry["owner"] == owner and entry["mint"] == mint
+    )

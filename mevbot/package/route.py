@@ -1,0 +1,239 @@
+"""An `Opportunity` → the swap instructions of its hops → one signed bundle.
+
+Every hop spends exactly the amount its quote took and demands at least the amount its quote gave
+(minimum out = that hop's exact quoted output), so a bundle split up or run on moved pools fails
+instead of trading at a worse price than the one decided on. The user's token accounts are the
+owner's associated token accounts. Pure: the caller brings the blockhash, the tip, the preflight's
+compute units and any lookup table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Protocol
+
+from solders.address_lookup_table_account import AddressLookupTableAccount
+from solders.hash import Hash
+from solders.instruction import Instruction
+from solders.pubkey import Pubkey
+from spl.token.instructions import get_associated_token_address
+
+from mevbot.events import Opportunity
+from mevbot.market.registry import PoolInfo
+from mevbot.package.bundle import Bundle
+from mevbot.package.keys import TradingKey
+from mevbot.package.transaction import (
+    MAX_COMPUTE_UNITS,
+    PackageError,
+    RoutePlan,
+    Tip,
+    build_transaction,
+    route_instructions,
+)
+
+DEFAULT_CU_MARGIN = 1.2
+DEFAULT_CU_FLOOR = 20_000
+"""Below this a limit saves nothing worth the risk: a program's cost varies a little between the
+preflight's state and the leader's (a tick crossed, a branch taken)."""
+
+
+class PoolLookup(Protocol):
+    """Where the decoded pools come from: a `PoolRegistry` (e.g. `MarketModel.registry`)."""
+
+    def pool(self, pool_id: int) -> PoolInfo: ...
+
+    def pool_id(self, address: Pubkey) -> int | None: ...
+
+
+@lru_cache(maxsize=65_536)
+def associated_token_account(owner: Pubkey, mint: Pubkey) -> Pubkey:
+    """The owner's ATA for `mint` (classic Token program), cached: a PDA search costs ~10 µs and the
+    hot path asks for the same few accounts every time."""
+    return get_associated_token_address(owner, mint)
+
+
+def hop_instructions(opportunity: Opportunity, pools: PoolLookup, owner: Pubkey) -> tuple[Instruction, ...]:
+    """One exact-in swap per hop, from and to `owner`'s ATAs, each guarded by its quoted output."""
+    out = []
+    for index, hop in enumerate(opportunity.hops):
+        info = _pool_info(pools, hop.pool_id, hop.pool)
+        if info.venue.name != hop.venue:
+            raise PackageError(
+                "route_mismatch", f"hop {index}: {hop.pool} is {info.venue.name}, not {hop.venue}"
+            )
+        out.append(
+            info.venue.swap_instruction(
+                info.pool,
+                owner=owner,
+                source=associated_token_account(owner, hop.mint_in),
+                destination=associated_token_account(owner, hop.mint_out),
+                a_to_b=hop.a_to_b,
+                amount_in=hop.amount_in,
+                minimum_out=hop.amount_out,
+            )
+        )
+    return tuple(out)
+
+
+def route_plan(
+    opportunity: Opportunity, pools: PoolLookup, owner: Pubkey, *, create_token_accounts: bool = False
+) -> RoutePlan:
+    """The hops as a `RoutePlan`. With `create_token_accounts` every ATA the route writes is created
+    idempotently first (costs an instruction, the ATA program and a mint key per token: leave it off
+    for a wallet set up in advance)."""
+    hops = hop_instructions(opportunity, pools, owner)
+    mints = tuple(dict.fromkeys(opportunity.token_path)) if create_token_accounts else ()
+    return RoutePlan(hops=hops, token_mints=mints)
+
+
+def compute_unit_limit(
+    units_consumed: int | None, *, margin: float = DEFAULT_CU_MARGIN, floor: int = DEFAULT_CU_FLOOR
+) -> int:
+    """The limit to request: the preflight's units times `margin`, at least `floor`, at most the
+    runtime's 1.4M. None (no preflight yet) asks for the maximum, as a preflight run itself must.
+
+    Auctions rank tip per *requested* unit, so asking for more than needed lowers every bid.
+    """
+    if units_consumed is None:
+        return MAX_COMPUTE_UNITS
+    if units_consumed < 0:
+        raise PackageError("bad_compute_limit", f"units consumed {units_consumed} < 0")
+    return min(MAX_COMPUTE_UNITS, max(floor, math.ceil(units_consumed * margin)))
+
+
+def route_bundle(
+    key: TradingKey,
+    plan: RoutePlan,
+    blockhash: Hash,
+    *,
+    tip: Tip,
+    units_consumed: int | None = None,
+    margin: float = DEFAULT_CU_MARGIN,
+    floor: int = DEFAULT_CU_FLOOR,
+    compute_unit_price: int = 0,
+    lookup_tables: Sequence[AddressLookupTableAccount] = (),
+) -> Bundle:
+    """A one-transaction bundle: budget, the route, the tip last, signed by `key` (payer and owner).
+
+    Raises `PackageError` (too_large, too_many_accounts, tip_in_lookup_table, compile_failed…)
+    before anything could be sent.
+    """
+    limit = compute_unit_limit(units_consumed, margin=margin, floor=floor)
+    instructions = route_instructions(
+        key.pubkey, plan, compute_unit_limit=limit, compute_unit_price=compute_unit_price, tip=tip
+    )
+    return Bundle((build_transaction(key, instructions, blockhash, lookup_tables=lookup_tables, tip=tip),))
+
+
+def route_accounts(plan: RoutePlan) -> tuple[Pubkey, ...]:
+    """Every non-signer account the hops name, in first-seen order: what a lookup table for the
+    route holds. Signers must stay static keys, and tip accounts are not in the hops."""
+    return tuple(dict.fromkeys(meta.pubkey for ix in plan.hops for meta in ix.accounts if not meta.is_signer))
+
+
+HOP_UNIT_ESTIMATES = {"raydium_amm_v4": 50_000, "raydium_cpmm": 70_000, "whirlpool": 150_000}
+"""Upper bounds per swap (mainnet programs typically use 25–45k, 40–55k and 60–130k), used only
+until a preflight has measured a route of that shape: too high costs auction rank, too low fails."""
+OVERHEAD_UNITS = 1_000  # compute budget and the tip transfer (150 each in the runtime), rounded up
+ATA_CREATE_UNITS = 25_000
+
+
+class Market(Protocol):
+    """What the builder reads the decoded pools from: a `MarketModel`."""
+
+    @property
+    def registry(self) -> PoolLookup: ...
+
+
+class RouteBuilder:
+    """The hot path's packager for one market model and one owner: opportunity → signed bundle.
+
+    The compute-unit limit is the preflight's units times the margin when the caller has them,
+    else what the preflights of routes through the same venues measured (`learn_units`), else the
+    per-venue upper bounds. Lookup tables are used only when the route does not fit without them.
+    """
+
+    def __init__(
+        self,
+        model: Market,
+        owner: Pubkey,
+        *,
+        lookup_tables: Sequence[AddressLookupTableAccount] = (),
+        create_token_accounts: bool = False,
+        margin: float = DEFAULT_CU_MARGIN,
+        floor: int = DEFAULT_CU_FLOOR,
+    ) -> None:
+        self._model = model
+        self.owner = owner
+        self.lookup_tables = list(lookup_tables)
+        self.create_token_accounts = create_token_accounts
+        self.margin, self.floor = margin, floor
+        self._measured: dict[tuple[str, ...], int] = {}
+
+    def plan(self, opportunity: Opportunity) -> RoutePlan:
+        registry = self._model.registry
+        return route_plan(opportunity, registry, self.owner, create_token_accounts=self.create_token_accounts)
+
+    def learn_units(self, opportunity: Opportunity, units_consumed: int) -> None:
+        """Remember a preflight's units for routes through the same venues (the most seen wins)."""
+        shape = _shape(opportunity)
+        self._measured[shape] = max(units_consumed, self._measured.get(shape, 0))
+
+    def estimate_units(self, opportunity: Opportunity) -> int:
+        """Upper-bound units for a route no preflight has measured: the per-venue bounds."""
+        setup = ATA_CREATE_UNITS * len(set(opportunity.token_path)) if self.create_token_accounts else 0
+        return (
+            OVERHEAD_UNITS
+            + setup
+            + sum(HOP_UNIT_ESTIMATES.get(venue, 200_000) for venue in _shape(opportunity))
+        )
+
+    def bundle(
+        self,
+        opportunity: Opportunity,
+        *,
+        payer: TradingKey,
+        blockhash: Hash,
+        tip_account: Pubkey,
+        tip_lamports: int,
+        compute_unit_price: int = 0,
+        units_consumed: int | None = None,
+    ) -> Bundle:
+        """Raises PackageError (too_large even with the tables, too_many_accounts…) before sending."""
+        plan = self.plan(opportunity)
+        tip = Tip(tip_account, tip_lamports)
+        units, margin = units_consumed, self.margin
+        if units is None:
+            units = self._measured.get(_shape(opportunity))
+        if units is None:  # the estimates are bounds already: no margin on top
+            units, margin = self.estimate_units(opportunity), 1.0
+        for tables in ((), self.lookup_tables):
+            try:
+                return route_bundle(
+                    payer, plan, blockhash, tip=tip, units_consumed=units, margin=margin, floor=self.floor,
+                    compute_unit_price=compute_unit_price, lookup_tables=tables,
+                )  # fmt: skip
+            except PackageError as exc:
+                if exc.reason != "too_large" or tables or not self.lookup_tables:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _shape(opportunity: Opportunity) -> tuple[str, ...]:
+    return tuple(hop.venue for hop in opportunity.hops)
+
+
+def _pool_info(pools: PoolLookup, pool_id: int, address: Pubkey) -> PoolInfo:
+    """The hop's pool by its dense id, checked against its address (ids are per model instance)."""
+    try:
+        info = pools.pool(pool_id)
+    except IndexError:
+        info = None
+    if info is None or info.address != address:
+        found = pools.pool_id(address)
+        if found is None:
+            raise PackageError("unknown_pool", f"{address} is not in the market model")
+        info = pools.pool(found)
+    return info

@@ -1,0 +1,207 @@
+"""Route → instructions → signed bundle, without a cluster: adapters, guards, limits, sizes."""
+
+from __future__ import annotations
+
+import dataclasses
+import struct
+
+import pytest
+from solders.address_lookup_table_account import AddressLookupTable, AddressLookupTableAccount
+from solders.compute_budget import ID as COMPUTE_BUDGET_ID
+from solders.hash import Hash
+from solders.pubkey import Pubkey
+
+from mevbot.dex import raydium_amm_v4, raydium_cpmm, whirlpool
+from mevbot.dex.registry import VENUES
+from mevbot.market.model import MarketModel
+from mevbot.package.keys import TradingKey
+from mevbot.package.lookup_tables import (
+    create_lookup_table,
+    extend_lookup_table,
+    lookup_table_account,
+    lookup_table_bytes,
+)
+from mevbot.package.route import (
+    DEFAULT_CU_FLOOR,
+    HOP_UNIT_ESTIMATES,
+    OVERHEAD_UNITS,
+    RouteBuilder,
+    associated_token_account,
+    compute_unit_limit,
+    hop_instructions,
+    route_accounts,
+    route_bundle,
+    route_plan,
+)
+from mevbot.package.transaction import MAX_COMPUTE_UNITS, PACKET_DATA_SIZE, PackageError, Tip
+from mevbot.sandbox.bundles import TIP_ACCOUNTS
+from mevbot.sandbox.universe import generate_universe
+from tests.execution_flow import cycle_opportunity
+
+UNIVERSE = generate_universe(7, 24)  # the sandbox tests' universe: cycle 0 fits, cycle 1 needs a table
+MODEL, _ = MarketModel.from_accounts(UNIVERSE.accounts)
+BLOCKHASH = Hash.new_unique()
+TIP = Tip(TIP_ACCOUNTS[0], 10_000)
+
+
+def _opportunity(index: int):
+    return cycle_opportunity(MODEL, UNIVERSE.planted[index], 10**13)
+
+
+def test_every_venue_has_the_uniform_adapter_and_it_matches_the_venue_builder() -> None:
+    owner, source, destination = Pubkey.new_unique(), Pubkey.new_unique(), Pubkey.new_unique()
+    pools = {info.venue.name: info.pool for info in MODEL.registry.pools()}
+    assert set(pools) == {venue.name for venue in VENUES}
+    for a_to_b in (True, False):
+        args = dict(
+            owner=owner, source=source, destination=destination, a_to_b=a_to_b, amount_in=7, minimum_out=5
+        )
+        amm, cpmm, whirl = pools["raydium_amm_v4"], pools["raydium_cpmm"], pools["whirlpool"]
+        assert raydium_amm_v4.VENUE.swap_instruction(amm, **args) == raydium_amm_v4.swap_base_in_v2(
+            amm, source, destination, owner, 7, 5
+        )
+        assert raydium_cpmm.VENUE.swap_instruction(cpmm, **args) == raydium_cpmm.swap_base_input_ix(
+            cpmm, owner, source, destination, a_to_b, 7, 5
+        )
+        a, b = (source, destination) if a_to_b else (destination, source)
+        assert whirlpool.VENUE.swap_instruction(whirl, **args) == whirlpool.build_swap_v2(
+            whirl, token_authority=owner, token_owner_account_a=a, token_owner_account_b=b, amount=7,
+            other_amount_threshold=5, a_to_b=a_to_b,
+        )  # fmt: skip
+
+
+def _swap_amounts(venue: str, data: bytes) -> tuple[int, int]:
+    if venue == "whirlpool":
+        args = whirlpool.parse_swap_v2_args(data)
+        assert args.amount_specified_is_input and args.sqrt_price_limit == 0
+        return args.amount, args.other_amount_threshold
+    parsed = (raydium_amm_v4 if venue == "raydium_amm_v4" else raydium_cpmm).parse_swap(data)
+    return parsed.amount, parsed.other_amount_threshold
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_each_hop_spends_its_quote_and_demands_its_exact_output_from_the_owners_atas(index: int) -> None:
+    owner = Pubkey.new_unique()
+    opportunity = _opportunity(index)
+    instructions = hop_instructions(opportunity, MODEL.registry, owner)
+    for hop, ix in zip(opportunity.hops, instructions, strict=True):
+        assert _swap_amounts(hop.venue, bytes(ix.data)) == (hop.amount_in, hop.amount_out)
+        keys = [meta.pubkey for meta in ix.accounts]
+        assert associated_token_account(owner, hop.mint_in) in keys
+        assert associated_token_account(owner, hop.mint_out) in keys
+        assert [meta.pubkey for meta in ix.accounts if meta.is_signer] == [owner]
+    assert opportunity.hops[-1].amount_out == opportunity.amount_out
+
+
+def test_a_stale_pool_id_is_resolved_by_address_and_an_unknown_pool_refused() -> None:
+    opportunity = _opportunity(0)
+    shifted = dataclasses.replace(opportunity.hops[0], pool_id=opportunity.hops[1].pool_id)
+    moved = dataclasses.replace(opportunity, hops=(shifted, *opportunity.hops[1:]))
+    owner = Pubkey.new_unique()
+    assert hop_instructions(moved, MODEL.registry, owner) == hop_instructions(
+        opportunity, MODEL.registry, owner
+    )
+    unknown = dataclasses.replace(opportunity.hops[0], pool=Pubkey.new_unique())
+    with pytest.raises(PackageError) as info:
+        hop_instructions(dataclasses.replace(opportunity, hops=(unknown,)), MODEL.registry, owner)
+    assert info.value.reason == "unknown_pool"
+
+
+def test_compute_unit_limit_is_units_times_margin_with_floor_and_cap() -> None:
+    assert compute_unit_limit(None) == MAX_COMPUTE_UNITS
+    assert compute_unit_limit(100_000) == 120_000
+    assert compute_unit_limit(100_001) == 120_002  # rounded up, never under the margin
+    assert compute_unit_limit(1_000) == DEFAULT_CU_FLOOR
+    assert compute_unit_limit(1_000, floor=0, margin=1.5) == 1_500
+    assert compute_unit_limit(1_300_000) == MAX_COMPUTE_UNITS
+    with pytest.raises(PackageError):
+        compute_unit_limit(-1)
+
+
+def test_bundle_sets_the_limit_from_the_preflight_and_tips_last_as_a_static_key() -> None:
+    key = TradingKey.generate()
+    plan = route_plan(_opportunity(0), MODEL.registry, key.pubkey)
+    bundle = route_bundle(key, plan, BLOCKHASH, tip=TIP, units_consumed=70_300)
+    (tx,) = bundle.transactions
+    message = tx.message
+    keys = message.account_keys
+    first = message.instructions[0]
+    assert keys[first.program_id_index] == COMPUTE_BUDGET_ID
+    assert struct.unpack("<BI", bytes(first.data)) == (2, 84_360)
+    assert keys[message.instructions[-1].accounts[1]] == TIP.account
+    assert len(message.instructions) == 1 + len(plan.hops) + 1
+    assert tx.verify_with_results() == [True] and len(bytes(tx)) <= PACKET_DATA_SIZE
+    assert bundle.bundle_id and len(bundle.encoded()) == 1
+
+
+def test_atas_are_created_first_only_when_asked() -> None:
+    key = TradingKey.generate()
+    opportunity = _opportunity(0)
+    plain = route_plan(opportunity, MODEL.registry, key.pubkey)
+    creating = route_plan(opportunity, MODEL.registry, key.pubkey, create_token_accounts=True)
+    assert plain.token_mints == ()
+    assert (
+        creating.token_mints == tuple(dict.fromkeys(opportunity.token_path)) and creating.hops == plain.hops
+    )
+
+
+def test_an_oversized_route_is_refused_with_its_reason_and_fits_through_a_lookup_table() -> None:
+    key = TradingKey.generate()
+    plan = route_plan(_opportunity(1), MODEL.registry, key.pubkey)
+    with pytest.raises(PackageError) as info:
+        route_bundle(key, plan, BLOCKHASH, tip=TIP, units_consumed=150_000)
+    assert info.value.reason == "too_large" and "1232" in str(info.value)
+    addresses = route_accounts(plan)
+    assert key.pubkey not in addresses and TIP.account not in addresses
+    table = AddressLookupTableAccount(Pubkey.new_unique(), list(addresses))
+    bundle = route_bundle(key, plan, BLOCKHASH, tip=TIP, units_consumed=150_000, lookup_tables=[table])
+    (tx,) = bundle.transactions
+    assert len(bytes(tx)) <= PACKET_DATA_SIZE and tx.message.address_table_lookups
+    assert TIP.account in tx.message.account_keys
+
+
+def test_lookup_table_instructions_and_decoding() -> None:
+    authority = Pubkey.new_unique()
+    create, table = create_lookup_table(authority, authority, 42)
+    assert create.accounts[0].pubkey == table and bytes(create.data)[:4] == bytes(4)
+    assert struct.unpack_from("<Q", bytes(create.data), 4) == (42,)
+    addresses = [Pubkey.new_unique() for _ in range(3)]
+    extend = extend_lookup_table(table, authority, authority, addresses)
+    assert bytes(extend.data)[:12] == struct.pack("<IQ", 2, 3) and bytes(extend.data)[12:] == b"".join(
+        map(bytes, addresses)
+    )
+    with pytest.raises(PackageError):
+        extend_lookup_table(table, authority, authority, [])
+    authority_table = lookup_table_account(table, lookup_table_bytes(addresses, authority))
+    assert authority_table.addresses == addresses and authority_table.key == table
+    assert (
+        AddressLookupTable.deserialize(lookup_table_bytes(addresses, authority)).meta.authority == authority
+    )
+    with pytest.raises(PackageError) as info:
+        lookup_table_account(table, b"not a table")
+    assert info.value.reason == "bad_lookup_table"
+
+
+def _limit(bundle) -> int:
+    return struct.unpack_from("<I", bytes(bundle.transactions[0].message.instructions[0].data), 1)[0]
+
+
+def test_route_builder_sizes_the_limit_from_preflights_then_bounds_and_uses_tables_only_when_needed() -> None:
+    key = TradingKey.generate()
+    builder = RouteBuilder(MODEL, key.pubkey)
+    fits, big = _opportunity(0), _opportunity(1)
+    send = dict(payer=key, blockhash=BLOCKHASH, tip_account=TIP.account, tip_lamports=TIP.lamports)
+    estimate = builder.estimate_units(fits)
+    assert estimate == OVERHEAD_UNITS + sum(HOP_UNIT_ESTIMATES[hop.venue] for hop in fits.hops)
+    assert _limit(builder.bundle(fits, **send)) == estimate
+    builder.learn_units(fits, 70_300)
+    assert _limit(builder.bundle(fits, **send)) == compute_unit_limit(70_300)
+    assert _limit(builder.bundle(fits, units_consumed=90_000, **send)) == 108_000
+    with pytest.raises(PackageError) as info:
+        builder.bundle(big, **send)
+    assert info.value.reason == "too_large"
+    builder.lookup_tables = [
+        AddressLookupTableAccount(Pubkey.new_unique(), list(route_accounts(builder.plan(big))))
+    ]
+    assert builder.bundle(big, **send).transactions[0].message.address_table_lookups
+    assert not builder.bundle(fits, **send).transactions[0].message.address_table_lookups

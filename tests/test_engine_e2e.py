@@ -1,0 +1,67 @@
+"""The whole loop against the sandbox: bundles land, some lose to the competitor, the store adds up to
+the bank's balances to the lamport, and shutdown is clean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from solders.pubkey import Pubkey
+
+from mevbot.config import parse_config
+from mevbot.dex.spl_token import NATIVE_MINT, token_amount
+from mevbot.engine import EXIT_OK, Endpoints, Engine
+from mevbot.observe.dna import verify_chain
+from mevbot.observe.store import Store
+from mevbot.sandbox.cluster import start_sandbox
+from mevbot.sandbox.settings import settings_from_config
+
+
+def _config(tmp_path: Path, **decide: object):  # type: ignore[no-untyped-def]
+    return parse_config(
+        {
+            "sandbox": {"seed": 3, "pools": 40, "slot_ms": 25, "competitors": 1, "user_swaps_per_slot": 3.0,
+                        "rate_limit_per_s": 1000.0},
+            "search": {"max_hops": 3, "min_profit_lamports": 1},
+            "decide": {"min_profit_lamports": 1, "max_failures_in_row": 10_000, **decide},
+            "storage": {"db_path": str(tmp_path / "e2e.duckdb")},
+            "control": {"emergency_stop_file": str(tmp_path / "STOP")},
+        }
+    )  # fmt: skip
+
+
+def _wealth(sandbox, owner: Pubkey) -> int:  # type: ignore[no-untyped-def]
+    """The payer's lamports plus its wrapped-SOL balance: what cycles from SOL change."""
+    lamports = sandbox.bank.get_account(owner).lamports
+    wsol = sandbox.bank.get_account(sandbox.token_account(NATIVE_MINT))
+    return lamports + token_amount(bytes(wsol.data))
+
+
+async def test_run_lands_bundles_loses_some_and_pnl_matches_the_bank(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    async with start_sandbox(settings_from_config(config.sandbox)) as sandbox:
+        endpoints = Endpoints((sandbox.rpc_url,), (sandbox.ws_url,), (("sandbox", sandbox.block_engine_url),),
+                              sandbox.payer_keypair_path, base_mints=(NATIVE_MINT,))  # fmt: skip
+        engine = Engine(config, endpoints)
+        before = _wealth(sandbox, sandbox.payer_pubkey)
+        summary = await engine.run(slots=300)
+        after = _wealth(sandbox, sandbox.payer_pubkey)
+
+    assert summary.exit_code == EXIT_OK, summary.reason
+    figures = summary.figures
+    assert figures["landed"] >= 1, figures
+    assert figures["lost"] >= 1, figures
+    store = Store(config.storage.db_path, read_only=True)
+    try:
+        landed_rows, pnl = store.query(
+            "SELECT count(*), coalesce(sum(pnl_lamports), 0) FROM bundle_results WHERE outcome = 'landed'"
+        )[0]
+        assert landed_rows == figures["landed"]
+        assert int(pnl) == after - before == figures["pnl_lamports"]
+        assert int(pnl) > 0
+        sent = store.query("SELECT count(*) FROM bundles WHERE NOT dry_run")[0][0]
+        results = store.query("SELECT count(*) FROM bundle_results")[0][0]
+        assert sent == results  # every sent bundle was followed to an outcome before shutdown
+        chain = store.query("SELECT seq, prev_hash, payload, hash FROM decisions ORDER BY seq")
+        assert chain and verify_chain(chain) is None
+    finally:
+        store.close()
