@@ -15,19 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import random
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from benchmarks.feed import random_updates
 from benchmarks.harness import BenchResult, peak_rss_mib, summarize, time_calls
-from mevbot.dex import whirlpool
-from mevbot.dex.base import U64
-from mevbot.dex.clmm_math import tick_from_sqrt_price
-from mevbot.dex.spl_token import ACCOUNT_LEN, TOKEN_PROGRAM_ID
-from mevbot.events import AccountUpdate
 from mevbot.market.model import MarketModel
 from mevbot.sandbox.universe import Universe, generate_universe
 from mevbot.search.discovery import find_negative_cycles, rate_graph
@@ -73,40 +68,8 @@ class SearchSuite:
 # --- search.incremental --------------------------------------------------------------------------
 
 
-def random_updates(world: World, count: int, seed: int = 1) -> list[AccountUpdate]:
-    """Updates a live feed would bring: a CP pool's vault balance moves by up to ±0.3 %, a
-    Whirlpool's price by up to ±0.05 % (each from the initial state, on a random pool)."""
-    rng = random.Random(seed)
-    model = world.model
-    updates = []
-    for index in range(count):
-        pool_id = rng.randrange(len(model.registry))
-        info = model.registry.pool(pool_id)
-        slot = 1_000 + index
-        if info.venue.name == "whirlpool":
-            pool = info.pool
-            price = int(pool.sqrt_price * (1 + rng.uniform(-5e-4, 5e-4)))
-            moved = dataclasses.replace(
-                pool, sqrt_price=price, tick_current_index=tick_from_sqrt_price(price)
-            )
-            data = whirlpool.encode_whirlpool(moved)
-            updates.append(AccountUpdate(info.address, whirlpool.PROGRAM_ID, 1, data, slot))
-            continue
-        vaults = [
-            a
-            for a in model.registry.dependencies(pool_id)
-            if len(model.account_data(a) or b"") == ACCOUNT_LEN
-        ]
-        vault = rng.choice(vaults)
-        data = bytearray(model.account_data(vault) or b"")
-        amount = U64.unpack_from(data, 64)[0]
-        U64.pack_into(data, 64, int(amount * (1 + rng.uniform(-3e-3, 3e-3))))
-        updates.append(AccountUpdate(vault, TOKEN_PROGRAM_ID, 1, bytes(data), slot))
-    return updates
-
-
 def incremental(world: World, n: int) -> BenchResult:
-    updates = random_updates(world, n + 3)
+    updates = random_updates(world.model, n + 3)
     found = 0
     cursor = iter(updates)
 

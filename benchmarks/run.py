@@ -16,11 +16,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.bench_e2e import EndToEndSuite
+from benchmarks.bench_ingest import IngestSuite
 from benchmarks.bench_package import PackageSuite, PreflightSuite
 from benchmarks.bench_search import SearchSuite
 from benchmarks.harness import BenchResult, Suite
 
-SUITES: tuple[Suite, ...] = (SearchSuite(), PackageSuite(), PreflightSuite())
+SUITES: tuple[Suite, ...] = (
+    IngestSuite(), SearchSuite(), PackageSuite(), PreflightSuite(), EndToEndSuite()
+)  # fmt: skip
 POOL_COUNTS = (1_000, 5_000, 20_000)
 QUICK_POOL_COUNTS = (1_000,)
 

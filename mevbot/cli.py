@@ -201,6 +201,39 @@ def run(
 
 
 @app.command()
+def watch(
+    url: Annotated[str | None, typer.Option("--url", help="default http://127.0.0.1:9464/metrics")] = None,
+    config: ConfigOption = None,
+    interval: Annotated[float, typer.Option("--interval", min=0.1, help="seconds between scrapes")] = 1.0,
+    once: Annotated[bool, typer.Option("--once", help="print one panel and exit")] = False,
+) -> None:
+    """The live panel of a running daemon, read from its metrics endpoint (exit 1 if unreachable)."""
+    from rich.live import Live
+
+    from mevbot.observe.metrics import DEFAULT_URL, ScrapeError, metrics_url, watch_panels
+
+    if url is not None and config is not None:
+        raise fail("give --url or --config, not both")
+    if config is not None:
+        metrics = _load(config).metrics
+        if metrics.port == 0:
+            raise fail(f"{config}: metrics.port = 0: the endpoint is off")
+        url = metrics_url(metrics.host, metrics.port)
+    panels = watch_panels(url or DEFAULT_URL, interval=interval, once=once)
+    try:
+        if once:
+            console.print(next(panels))
+            return
+        with Live(next(panels), console=console, auto_refresh=False) as live:
+            for table in panels:
+                live.update(table, refresh=True)
+    except ScrapeError as exc:
+        raise fail(str(exc), code=1) from None
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
 def keygen(out: Annotated[Path, typer.Option("--out", help="where to write the new operator key (mode 0600)")]) -> None:
     """Make an operator's Ed25519 key; prints the public key to put in the daemon's [control.operators]."""
     from mevbot.control.envelope import OperatorKey

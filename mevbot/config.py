@@ -135,8 +135,28 @@ class ControlConfig:
 
 
 @dataclass(frozen=True)
+class PackageConfig:
+    """Address lookup tables let 3- and 4-hop routes fit in 1232 bytes."""
+
+    lookup_tables: tuple[str, ...] = ()  # existing tables to use (addresses)
+    install_lookup_tables: bool | None = None  # create tables for the whole market at start; None: on the sandbox only
+
+
+@dataclass(frozen=True)
 class StorageConfig:
     db_path: str = "mevbot.duckdb"
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """The Prometheus endpoint, also what `mevbot watch` reads. Port 0 turns it off.
+
+    It has no authentication, so it binds loopback by default: scrape it with a local Prometheus
+    agent or reach it through an SSH tunnel rather than binding a public address.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = bounded(9464, 0, 65535)
 
 
 @dataclass(frozen=True)
@@ -144,14 +164,17 @@ class Config:
     """The whole daemon configuration. `dry_run` None means: decide from where we run."""
 
     dry_run: bool | None = None
+    cpu_affinity: tuple[int, ...] = ()  # cores the event loop is pinned to; empty: leave as started
     node: NodeConfig = field(default_factory=NodeConfig)
     keys: KeysConfig = field(default_factory=KeysConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     jito: JitoConfig = field(default_factory=JitoConfig)
     decide: DecideConfig = field(default_factory=DecideConfig)
+    package: PackageConfig = field(default_factory=PackageConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     control: ControlConfig = field(default_factory=ControlConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     source: str = field(default="<defaults>", metadata={"internal": True})
 
     @property
@@ -189,6 +212,8 @@ def parse_config(table: Mapping[str, Any], source: str = "<memory>") -> Config:
 def _check_cross_field(config: Config, source: str) -> None:
     if config.node.rpc_urls and not config.node.ws_urls:
         raise ConfigError(source, "node.ws_urls", "one websocket URL per RPC URL when rpc_urls is set", "none")
+    if any(core < 0 for core in config.cpu_affinity):
+        raise ConfigError(source, "cpu_affinity", "core numbers ≥ 0", repr(list(config.cpu_affinity)))
     fractions = config.decide.tip_fractions
     if not fractions or any(not 0.0 <= f < 1.0 for f in fractions):
         raise ConfigError(source, "decide.tip_fractions", "a non-empty array of numbers in [0, 1)", repr(list(fractions)))

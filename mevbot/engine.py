@@ -19,11 +19,12 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from solders.address_lookup_table_account import AddressLookupTableAccount
 from solders.hash import Hash
 from solders.pubkey import Pubkey
 
@@ -40,15 +41,18 @@ from mevbot.ingest.bootstrap import load_market
 from mevbot.ingest.coalesce import UpdateCoalescer
 from mevbot.ingest.pubsub import PubSubFeed
 from mevbot.ingest.rpc import RpcClient, RpcError
+from mevbot.market.model import MarketModel
+from mevbot.observe.metrics import serve_metrics
 from mevbot.observe.pnl import MetaError, realised_pnl
 from mevbot.observe.recorder import Recorder, load_bandit_arms, load_risk_transitions, restore_bandit
 from mevbot.observe.store import Store, StoreWriter
-from mevbot.package.keys import TradingKey
-from mevbot.package.route import RouteBuilder
+from mevbot.package.keys import TradingKey, load_keypair
+from mevbot.package.route import RouteBuilder, market_accounts
 from mevbot.package.transaction import PackageError
 from mevbot.search.engine import CycleSearch, SearchSettings
 from mevbot.simulate.replay import Rejection, check_profit, replay_route
 from mevbot.submit.jito import BlockEngineClient
+from mevbot.submit.lookup_tables import install_lookup_tables, load_lookup_tables
 from mevbot.submit.ratelimit import TokenBucket
 from mevbot.submit.router import Region, RegionRouter
 from mevbot.submit.tracker import Outcome, TrackedResult, track
@@ -119,24 +123,41 @@ class Engine:
 
     # --- life cycle ------------------------------------------------------------------------------
 
-    async def run(self, *, slots: int | None = None, duration: float | None = None) -> RunSummary:
-        cores = pin_to_cores(())
-        log.info("event loop on cores %s; dry_run=%s", list(cores), self.dry_run)
-        store = Store(self.config.storage.db_path)
+    def open_state(self, store: Store, key: TradingKey) -> None:
+        """Storage, risk and bandits as the store left them: the state a restart must not lose."""
+        self.key = key
         self.writer = StoreWriter(store)
-        self.writer.start()
         self.recorder = Recorder(store, self.writer)
         self.risk = RiskEngine(self._risk_limits())
         self.risk.restore(load_risk_transitions(store))
         self._risk_moved(None)
-        saved_bandits = load_bandit_arms(store)
+        self._saved_bandits = load_bandit_arms(store)
         self._bandits: dict[str, Bandit] = {}
-        self._saved_bandits = saved_bandits
         self.regions_bandit = region_bandit(
             [name for name, _ in self.endpoints.regions], seed=self.config.sandbox.seed
         )
-        restore_bandit(self.regions_bandit, saved_bandits)
-        self.key = _load_key(self.endpoints.keypair_path)
+        restore_bandit(self.regions_bandit, self._saved_bandits)
+
+    def attach_market(
+        self, model: MarketModel, *, slot: int, blockhash: Hash, tip_accounts: list[Pubkey],
+        lookup_tables: Sequence[AddressLookupTableAccount] = (),
+    ) -> None:  # fmt: skip
+        """The model to trade on. `run` attaches the RPC snapshot; a replay or a benchmark its own."""
+        self.model = model
+        self.search = CycleSearch(model, self._search_settings())
+        self.builder = RouteBuilder(model, self.key.pubkey, lookup_tables=lookup_tables)
+        self.current_slot = self.start_slot = slot
+        self._blockhash = blockhash
+        self.tip_accounts = tip_accounts
+        self.telemetry.slot = slot
+
+    async def run(self, *, slots: int | None = None, duration: float | None = None) -> RunSummary:
+        cores = pin_to_cores(self.config.cpu_affinity)
+        log.info("event loop pinned to cores %s; dry_run=%s", list(cores), self.dry_run)
+        self.loop_cores = cores
+        store = Store(self.config.storage.db_path)
+        self.open_state(store, load_keypair(self.endpoints.keypair_path))
+        self.writer.start()
         self.rpc = RpcClient(self.endpoints.rpc_urls, timeout_s=self.config.node.request_timeout_s,
                              commitment=self.config.node.commitment)  # fmt: skip
         self.router = RegionRouter(
@@ -147,6 +168,7 @@ class Engine:
         )  # fmt: skip
         tasks: list[asyncio.Task[Any]] = []
         control_server: asyncio.AbstractServer | None = None
+        metrics = serve_metrics(self.telemetry, self.config.metrics)
         try:
             await self._bootstrap()
             control_server = await self._start_control(store)
@@ -173,11 +195,16 @@ class Engine:
             sd_notify("STOPPING=1")
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            if tasks:
+                _, stuck = await asyncio.wait(tasks, timeout=5.0)
+                for task in stuck:
+                    log.error("stage %s did not stop within 5 s of shutdown", task.get_name())
             await self._drain_in_flight()
             if control_server is not None:
                 control_server.close()
                 await control_server.wait_closed()
+            if metrics is not None:
+                await asyncio.to_thread(metrics.stop)
             self._save_bandits()
             await self.writer.stop()
             store.close()
@@ -188,18 +215,29 @@ class Engine:
         )
 
     async def _bootstrap(self) -> None:
-        self.model, rejected, self.current_slot = await load_market(self.rpc)
+        model, rejected, slot = await load_market(self.rpc)
         for entry in rejected[:20]:
             log.warning("snapshot: rejected %s: %s", entry.pubkey, entry.reason)
-        self.search = CycleSearch(self.model, self._search_settings())
-        self.start_slot = self.current_slot
-        self._blockhash, _ = await self.rpc.get_latest_blockhash()
-        self.tip_accounts = [
-            Pubkey.from_string(a) for a in await self.router.regions[0].client.tip_accounts()
-        ]
-        self.builder = RouteBuilder(self.model, self.key.pubkey)
+        blockhash, _ = await self.rpc.get_latest_blockhash()
+        tips = [Pubkey.from_string(a) for a in await self.router.regions[0].client.tip_accounts()]
+        tables = await self._lookup_tables(model)
+        self.attach_market(model, slot=slot, blockhash=blockhash, tip_accounts=tips, lookup_tables=tables)
         log.info("market: %d pools, %d cycles, slot %d", len(self.model.registry), len(self.search.cycles),
                  self.current_slot)  # fmt: skip
+
+    async def _lookup_tables(self, model: MarketModel) -> list[AddressLookupTableAccount]:
+        package = self.config.package
+        tables = await load_lookup_tables(self.rpc, [Pubkey.from_string(a) for a in package.lookup_tables])
+        install = package.install_lookup_tables
+        if install or (install is None and self.config.uses_sandbox):
+            addresses = market_accounts(model.registry, range(len(model.registry)), self.key.pubkey)
+            before = await self.rpc.get_balance(self.key.pubkey)
+            installed = await install_lookup_tables(self.rpc, self.key, addresses)
+            spent = before - await self.rpc.get_balance(self.key.pubkey)
+            self.recorder.cost("lookup_tables", spent, f"{len(installed)} tables, {len(addresses)} addresses", time.time())
+            log.info("installed %d lookup tables for %d accounts (%d lamports)", len(installed), len(addresses), spent)
+            tables += installed
+        return tables
 
     async def _wait_until_done(self, slots: int | None, duration: float | None) -> None:
         deadline = time.monotonic() + duration if duration is not None else None
@@ -415,9 +453,16 @@ class Engine:
         self._risk_moved(self.risk.on_outcome(landed=landed, pnl=pnl, tip_paid=tip_paid, now=time.time()))
 
     async def _drain_in_flight(self) -> None:
-        if self._in_flight:
-            log.info("waiting for %d in-flight bundle statuses", len(self._in_flight))
-            await asyncio.wait(self._in_flight, timeout=self.config.jito.status_deadline_s + 1)
+        """Wait for the bundles in flight to resolve (bounded by the status deadline), then give up on the rest."""
+        if not self._in_flight:
+            return
+        log.info("waiting for %d in-flight bundle statuses", len(self._in_flight))
+        _, pending = await asyncio.wait(self._in_flight, timeout=self.config.jito.status_deadline_s + 1)
+        for task in pending:
+            task.cancel()
+        if pending:
+            log.warning("%d bundle statuses unresolved at shutdown", len(pending))
+            await asyncio.gather(*pending, return_exceptions=True)
 
     # --- background ------------------------------------------------------------------------------
 
@@ -537,12 +582,6 @@ class Engine:
             if region.name == name:
                 return region.rate_limit_per_s
         return self.config.sandbox.rate_limit_per_s
-
-
-def _load_key(path: Path) -> TradingKey:
-    from mevbot.package.keys import load_keypair
-
-    return load_keypair(path)
 
 
 async def run_daemon(

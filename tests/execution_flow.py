@@ -6,15 +6,10 @@ market model, the opportunity, the bundle and the preflight are the production c
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from solders.address_lookup_table_account import AddressLookupTableAccount
-from solders.instruction import Instruction
-from solders.message import MessageV0
 from solders.pubkey import Pubkey
 
 from mevbot.dex.registry import venue_for_program
@@ -24,7 +19,6 @@ from mevbot.market.graph import edge_id
 from mevbot.market.model import MarketModel
 from mevbot.package.bundle import Bundle
 from mevbot.package.keys import TradingKey
-from mevbot.package.lookup_tables import create_lookup_table, extend_lookup_table, lookup_table_account
 from mevbot.package.route import associated_token_account, route_bundle, route_plan
 from mevbot.package.transaction import RoutePlan, Tip
 from mevbot.sandbox.cluster import Sandbox
@@ -46,34 +40,6 @@ async def clients(
     finally:
         await rpc.close()
         await engine.close()
-
-
-async def send_transaction(rpc: RpcClient, key: TradingKey, instructions: list[Instruction]) -> str:
-    blockhash, _ = await rpc.get_latest_blockhash()
-    tx = key.sign_message(MessageV0.try_compile(key.pubkey, instructions, [], blockhash))
-    return await rpc.call("sendTransaction", [base64.b64encode(bytes(tx)).decode(), {"encoding": "base64"}])
-
-
-async def install_lookup_table(
-    rpc: RpcClient, key: TradingKey, addresses: Sequence[Pubkey]
-) -> AddressLookupTableAccount:
-    """Create and fill a table through the lookup table program, as on mainnet, and read it back."""
-    slot = await _slot_after(rpc, 0)
-    create, table = create_lookup_table(key.pubkey, key.pubkey, slot - 1)
-    chunks = [list(addresses[i : i + 20]) for i in range(0, len(addresses), 20)]
-    await send_transaction(rpc, key, [create, extend_lookup_table(table, key.pubkey, key.pubkey, chunks[0])])
-    for chunk in chunks[1:]:
-        await send_transaction(rpc, key, [extend_lookup_table(table, key.pubkey, key.pubkey, chunk)])
-    await _slot_after(rpc, await rpc.get_slot())  # addresses become usable the slot after they are added
-    (account,) = await rpc.get_multiple_accounts([table])
-    assert account is not None
-    return lookup_table_account(table, account.data)
-
-
-async def _slot_after(rpc: RpcClient, slot: int) -> int:
-    while (current := await rpc.get_slot()) <= slot:
-        await asyncio.sleep(0.01)
-    return current
 
 
 async def market_for(rpc: RpcClient, pools: tuple[Pubkey, ...]) -> MarketModel:

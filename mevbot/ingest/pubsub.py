@@ -3,6 +3,10 @@
 `parse_message` is pure and total: any message either becomes an update, a slot tick, a subscription
 acknowledgement, or raises `MalformedNotification`, which the feed counts and drops. The feed
 reconnects with jittered backoff (rotating through the endpoints) and resubscribes everything.
+
+Account notifications are most of the traffic, so the compact shape nodes send them in is matched
+by one regex and decoded without building the JSON tree (about 40 % of a parse); any other text
+takes the general path, so what is accepted, and why anything is refused, does not change.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import binascii
 import itertools
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -48,6 +53,10 @@ class FeedStats:
 
 
 def parse_message(raw: str | bytes, subscriptions: dict[int, Pubkey]) -> AccountUpdate | SlotTick | SubscriptionAck:
+    if type(raw) is str:
+        update = _compact_account_notification(raw, subscriptions)
+        if update is not None:
+            return update
     try:
         message = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -77,6 +86,40 @@ def parse_message(raw: str | bytes, subscriptions: dict[int, Pubkey]) -> Account
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         raise MalformedNotification(f"{method}: {type(exc).__name__}") from None
     raise MalformedNotification(f"unexpected method {method!r}")
+
+
+_UINT = r"(0|[1-9][0-9]*)"  # a JSON non-negative integer: no sign, no leading zero, no fraction
+_COMPACT_ACCOUNT_NOTIFICATION = re.compile(
+    r'\{"jsonrpc":"2\.0","method":"accountNotification","params":\{"result":\{"context":\{"slot":' + _UINT
+    + r'(?:,"apiVersion":"[0-9A-Za-z.-]*")?\},"value":\{"lamports":' + _UINT
+    + r',"data":\["([A-Za-z0-9+/]*={0,2})","base64"\],"owner":"([1-9A-HJ-NP-Za-km-z]{32,44})"'
+    + r',"executable":(?:true|false),"rentEpoch":(?:0|[1-9][0-9]*)(?:,"space":(?:0|[1-9][0-9]*))?'
+    + r'\}\},"subscription":' + _UINT + r"\}\}"
+)  # fmt: skip
+_OWNERS: dict[str, Pubkey] = {}  # owners are a handful of programs: decode each base58 string once
+
+
+def _compact_account_notification(raw: str, subscriptions: dict[int, Pubkey]) -> AccountUpdate | None:
+    """An `accountNotification` exactly as nodes serialise it (compact, fields in order, base64);
+    None for anything else, or anything the general path would refuse, which then decides."""
+    match = _COMPACT_ACCOUNT_NOTIFICATION.fullmatch(raw)
+    if match is None:
+        return None
+    slot, lamports, data, owner_text, subscription = match.groups()
+    pubkey = subscriptions.get(int(subscription))
+    if pubkey is None:
+        return None
+    try:
+        owner = _OWNERS.get(owner_text)
+        if owner is None:
+            owner = Pubkey.from_string(owner_text)
+            if len(_OWNERS) >= 1_024:
+                _OWNERS.clear()
+            _OWNERS[owner_text] = owner
+        data_bytes = binascii.a2b_base64(data, strict_mode=True)
+    except ValueError:  # binascii.Error is one
+        return None
+    return AccountUpdate(pubkey, owner, int(lamports), data_bytes, int(slot))
 
 
 def _account(pubkey: Pubkey, value: dict[str, Any], slot: int) -> AccountUpdate:
@@ -142,7 +185,10 @@ class PubSubFeed:
             self.connected.set()
             while True:
                 try:
-                    raw = await asyncio.wait_for(ws.recv(), timeout=self.stale_after_s)
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                    # that arrives as recv() completes, and the feed would outlive shutdown.
+                    async with asyncio.timeout(self.stale_after_s):
+                        raw = await ws.recv()
                 except TimeoutError:
                     self.stats.stale_resubscribes += 1
                     log.warning("pubsub %s: no message for %.1fs; resubscribing", url, self.stale_after_s)

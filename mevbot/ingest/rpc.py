@@ -103,6 +103,13 @@ class RpcClient:
             raise RpcError("getSlot: result is not an integer")
         return slot
 
+    async def get_balance(self, pubkey: Pubkey) -> int:
+        result = await self.call("getBalance", [str(pubkey), {"commitment": self.commitment}])
+        try:
+            return int(result["value"])
+        except (KeyError, TypeError, ValueError):
+            raise RpcError("getBalance: malformed reply") from None
+
     async def get_latest_blockhash(self) -> tuple[Hash, int]:
         result = await self.call("getLatestBlockhash", [{"commitment": self.commitment}])
         try:

@@ -141,6 +141,10 @@ class Recorder:
             (bundle_id, ts, outcome, status, landed_slot, reason, pnl_lamports, tip_paid, fee_paid),
         )
 
+    def cost(self, kind: str, lamports: int, detail: str, ts: float) -> None:
+        """Spending outside bundles (lookup-table rent and fees), so the books add up to the wallet."""
+        self.writer.put("costs", (ts, kind, lamports, detail))
+
     def risk(self, transition: RiskTransition) -> None:
         self.writer.put(
             "risk_transitions", (transition.at, str(transition.state), transition.reason, transition.until)

@@ -24,6 +24,8 @@ TABLES: dict[str, str] = {
     "control_acks": """
         seq BIGINT PRIMARY KEY, ts DOUBLE, command VARCHAR, accepted BOOLEAN, reason VARCHAR, signers VARCHAR,
         nonce VARCHAR, envelope_sha256 VARCHAR, prev_hash VARCHAR, payload VARCHAR, hash VARCHAR""",
+    "costs": """
+        ts DOUBLE, kind VARCHAR, lamports HUGEINT, detail VARCHAR""",
     "latencies": """
         ts DOUBLE, stage VARCHAR, n BIGINT, p50_us DOUBLE, p99_us DOUBLE""",
 }

@@ -133,6 +133,25 @@ def route_accounts(plan: RoutePlan) -> tuple[Pubkey, ...]:
     return tuple(dict.fromkeys(meta.pubkey for ix in plan.hops for meta in ix.accounts if not meta.is_signer))
 
 
+def market_accounts(pools: PoolLookup, pool_ids: range, owner: Pubkey) -> tuple[Pubkey, ...]:
+    """Every non-signer account (programs included) a swap on any of these pools names, both ways:
+    what lookup tables must hold so that any route through them compiles to a small transaction."""
+    seen: dict[Pubkey, None] = {}
+    for pool_id in pool_ids:
+        info = pools.pool(pool_id)
+        mint_a, mint_b = info.pool.mint_a, info.pool.mint_b
+        for a_to_b, mint_in, mint_out in ((True, mint_a, mint_b), (False, mint_b, mint_a)):
+            ix = info.venue.swap_instruction(
+                info.pool, owner=owner, source=associated_token_account(owner, mint_in),
+                destination=associated_token_account(owner, mint_out), a_to_b=a_to_b, amount_in=1, minimum_out=0,
+            )  # fmt: skip
+            seen.setdefault(ix.program_id)
+            for meta in ix.accounts:
+                if not meta.is_signer:
+                    seen.setdefault(meta.pubkey)
+    return tuple(seen)
+
+
 HOP_UNIT_ESTIMATES = {"raydium_amm_v4": 50_000, "raydium_cpmm": 70_000, "whirlpool": 150_000}
 """Upper bounds per swap (mainnet programs typically use 25–45k, 40–55k and 60–130k), used only
 until a preflight has measured a route of that shape: too high costs auction rank, too low fails."""

@@ -9,6 +9,7 @@ import pytest
 from solders.pubkey import Pubkey
 
 from mevbot.events import AccountUpdate, SlotTick
+from mevbot.ingest import pubsub
 from mevbot.ingest.pubsub import MalformedNotification, SubscriptionAck, parse_message
 from mevbot.ingest.rpc import RpcError, parse_account
 
@@ -71,3 +72,34 @@ def test_rpc_account_parsing() -> None:
     for bad in (None, {}, {**_account_value(), "data": "abc"}, _account_value(encoding="jsonParsed")):
         with pytest.raises(RpcError):
             parse_account(POOL, bad, 3)
+
+
+def _compact(data: str = "YWJj", owner: str = str(OWNER), lamports: str = "7", subscription: int = 5) -> str:
+    """An account notification as nodes serialise it: compact, fields in order (the fast path's shape)."""
+    return ('{"jsonrpc":"2.0","method":"accountNotification","params":{"result":{"context":{"slot":99,'
+            f'"apiVersion":"2.1.0"}},"value":{{"lamports":{lamports},"data":["{data}","base64"],"owner":"{owner}",'
+            f'"executable":false,"rentEpoch":18446744073709551615,"space":3}}}},"subscription":{subscription}}}}}')
+
+
+def test_compact_notification_parses_as_the_general_path_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = _compact()
+    general = parse_message(json.dumps(json.loads(raw)), {5: POOL})  # spaced: not the fast path's shape
+    assert general == parse_message(raw.encode(), {5: POOL}) == AccountUpdate(POOL, OWNER, 7, b"abc", 99)
+    monkeypatch.setattr(pubsub.json, "loads", None)  # the compact text never reaches the JSON parser
+    assert parse_message(raw, {5: POOL}) == general
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        _compact(data="YWJ"),  # bad padding
+        _compact(data="YW=j"),  # padding inside
+        _compact(owner="1" * 40),  # base58 alphabet, not 32 bytes
+        _compact(lamports="07"),  # not JSON
+        _compact(subscription=6),  # unknown subscription
+        _compact() + " x",
+    ],
+)
+def test_compact_garbage_is_still_refused(raw: str) -> None:
+    with pytest.raises(MalformedNotification):
+        parse_message(raw, {5: POOL})

@@ -19,11 +19,11 @@ from mevbot.sandbox.bundles import TIP_ACCOUNTS
 from mevbot.sandbox.cluster import start_sandbox
 from mevbot.simulate.replay import Replay, replay_route
 from mevbot.simulate.rpc_preflight import RpcSimulation, simulate_on_node
+from mevbot.submit.lookup_tables import install_lookup_table
 from mevbot.submit.tracker import Outcome, track
 from tests.execution_flow import (
     clients,
     cycle_opportunity,
-    install_lookup_table,
     lamports,
     market_for,
     prepare,

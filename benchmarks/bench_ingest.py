@@ -1,0 +1,52 @@
+"""Ingest benchmark: what one core can take from the socket into the model.
+
+- ingest.decode: one PubSub `accountNotification` (JSON text, base64 data) parsed into an
+  `AccountUpdate` (`parse_message`) and applied to the model (`MarketModel.apply`: decode, re-load
+  the pools that read the account, refresh their float view). No search. per_s is the rate one
+  thread sustains back to back (target ≥ 100,000/s); the updates are the search bench's.
+  `parse_p50_us`/`parse_per_s`: `parse_message` alone on the same messages, to split the cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from benchmarks.feed import notifications, random_updates, subscription_ids
+from benchmarks.harness import BenchResult, summarize, time_calls
+from mevbot.events import AccountUpdate
+from mevbot.ingest.pubsub import parse_message
+from mevbot.market.model import MarketModel
+from mevbot.sandbox.universe import generate_universe
+
+SEED = 7
+
+
+class IngestSuite:
+    name = "ingest."
+
+    def run(self, pools: int, quick: bool, wanted: Callable[[str], bool]) -> Iterator[BenchResult]:
+        if wanted("ingest.decode"):
+            yield decode(pools, 5_000 if quick else 50_000)
+
+
+def decode(pools: int, n: int) -> BenchResult:
+    model, _ = MarketModel.from_accounts(generate_universe(SEED, pools).accounts)
+    subscriptions = subscription_ids(model)
+    messages = notifications(random_updates(model, n + 100, seed=2), subscriptions)
+    parse_only = iter(messages)
+    parse = summarize(
+        "", 0, time_calls(lambda: parse_message(next(parse_only), subscriptions), n, warmup=100)
+    )
+    cursor = iter(messages)
+
+    def one_message() -> None:
+        update = parse_message(next(cursor), subscriptions)
+        assert isinstance(update, AccountUpdate)
+        model.apply(update)
+
+    samples = time_calls(one_message, n, warmup=100)
+    return summarize(
+        "ingest.decode", len(model.registry), samples, target="≥ 100,000/s",
+        parse_p50_us=parse.p50_us, parse_per_s=parse.per_s, not_applied=model.stats.updates - model.stats.applied,
+        message_bytes=sum(map(len, messages)) / len(messages),
+    )  # fmt: skip
