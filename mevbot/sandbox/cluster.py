@@ -57,6 +57,7 @@ class Sandbox:
     clock: SlotClock
     schedule: LeaderSchedule
     block_engine: BlockEngine
+    pubsub: PubSubServer
     user_flow: UserFlow
     competitors: tuple[Competitor, ...]
 
@@ -145,6 +146,7 @@ async def _start(settings: SandboxSettings, state_dir: Path, stack: contextlib.A
         clock=clock,
         schedule=schedule,
         block_engine=engine,
+        pubsub=pubsub,
         user_flow=user_flow,
         competitors=competitors,
     )

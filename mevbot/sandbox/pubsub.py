@@ -108,6 +108,21 @@ class PubSubServer:
             await self._runner.cleanup()
             self._runner = None
 
+    # --- fault injection: what a flaky node does to its clients ------------------------------
+
+    async def drop_connections(self) -> int:
+        """Close every client's socket (the server keeps listening), as a node restart would."""
+        connections = list(self._connections)
+        for connection in connections:
+            await connection.socket.close(code=1012, message=b"restarting")
+        return len(connections)
+
+    def inject(self, raw: str) -> None:
+        """Send `raw` as-is to every client: garbage a client must survive."""
+        for connection in list(self._connections):
+            with contextlib.suppress(asyncio.QueueFull):
+                connection.outbox.put_nowait(raw)
+
     # --- notifications ----------------------------------------------------------------------
 
     def on_slot(self, slot: int) -> None:
