@@ -150,7 +150,7 @@ def bandit(db: DbOption = Path("mevbot.duckdb")) -> None:
 
 @audit_app.command("verify")
 def audit_verify(db: DbOption = Path("mevbot.duckdb")) -> None:
-    """Walk the Decision DNA chain and report the first break (exit 1 if there is one)."""
+    """Walk the Decision DNA chain and the control ack chain; report the first break (exit 1 if any)."""
     from mevbot.observe.dna import verify_chain
     from mevbot.observe.store import open_reader
 
@@ -159,13 +159,17 @@ def audit_verify(db: DbOption = Path("mevbot.duckdb")) -> None:
     except FileNotFoundError as exc:
         raise fail(str(exc)) from None
     try:
-        rows = store.query("SELECT seq, prev_hash, payload, hash FROM decisions ORDER BY seq")
+        chains = {
+            name: store.query(f"SELECT seq, prev_hash, payload, hash FROM {table} ORDER BY seq")
+            for name, table in (("decision", "decisions"), ("control ack", "control_acks"))
+        }
     finally:
         store.close()
-    broken = verify_chain(rows)
-    if broken is not None:
-        raise fail(f"decision chain broken at record {broken.seq}: {broken.problem}", code=1)
-    console.print(f"decision chain intact: {len(rows)} records")
+    for name, rows in chains.items():
+        broken = verify_chain(rows)
+        if broken is not None:
+            raise fail(f"{name} chain broken at record {broken.seq}: {broken.problem}", code=1)
+        console.print(f"{name} chain intact: {len(rows)} records")
 
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML config file")]
