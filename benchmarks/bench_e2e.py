@@ -8,7 +8,7 @@
   decision, signed bundle). p50/p99 are arrival → signed bundle over the messages that produced
   one; `idle_p50_us`/`idle_p99_us` are arrival → search done over those that did not (or whose
   opportunity the decision refused). `work_p50_us`/`work_p99_us`: the bundle-building passes
-  alone, parse to bundle, without the wait for the loop. `queued` is the share of messages that
+  alone, parse to bundle, without the wait for the loop. `queued_pct`: the share of messages that
   arrived while the loop was still busy with an earlier one.
 
 Arrival is the message's scheduled time on the wire: if the loop is still busy when the next one
@@ -93,7 +93,7 @@ def decision_latency(pools: int, n: int, rate_per_s: int = RATE_PER_S) -> BenchR
         "e2e.decision_latency", len(model.registry), stream.bundle,
         target="p50 ≤ 300 µs, p99 ≤ 2 ms", updates=n, bundles=len(stream.bundle), rate_per_s=rate_per_s,
         idle_p50_us=idle.p50_us, idle_p99_us=idle.p99_us, work_p50_us=work.p50_us, work_p99_us=work.p99_us,
-        refused=stream.refused, queued=stream.queued / n, coalesced=stream.coalescer.coalesced,
+        refused=stream.refused, queued_pct=100 * stream.queued / n, coalesced=stream.coalescer.coalesced,
     )  # fmt: skip
 
 

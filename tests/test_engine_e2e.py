@@ -3,10 +3,13 @@ the bank's balances to the lamport, and shutdown is clean."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from solders.pubkey import Pubkey
+from typer.testing import CliRunner
 
+from mevbot.cli import app
 from mevbot.config import parse_config
 from mevbot.dex.spl_token import NATIVE_MINT, token_amount
 from mevbot.engine import EXIT_OK, Endpoints, Engine
@@ -67,3 +70,11 @@ async def test_run_lands_bundles_loses_some_and_pnl_matches_the_bank(tmp_path: P
         assert chain and verify_chain(chain) is None
     finally:
         store.close()
+
+    stats = CliRunner().invoke(app, ["stats", "--db", config.storage.db_path, "--json", "--by", "route"])
+    assert stats.exit_code == 0, stats.stderr
+    shown = json.loads(stats.stdout)
+    assert (shown["landed"], shown["lost"]) == (figures["landed"], figures["lost"])
+    assert shown["bundles_sent"] == figures["bundles_sent"]
+    assert shown["net_lamports"] == after - before
+    assert sum(group["pnl_lamports"] for group in shown["groups"]) == shown["pnl_lamports"]

@@ -95,5 +95,7 @@ def fraction_of(arm: Arm) -> float:
 
 
 def route_class(venues: Sequence[str]) -> str:
-    """Contexts share what they learn by venue pair: the first and last venue of the route."""
-    return f"{venues[0]}>{venues[-1]}"
+    """Routes of one length share what they learn. Finer classes (venue pairs) split a few hundred
+    auctions an hour into contexts too thin to learn from; the competition a route meets depends
+    more on how many pools it locks than on which venues they are."""
+    return f"{len(venues)}-hop"

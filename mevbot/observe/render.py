@@ -30,6 +30,8 @@ def stats_tables(summary: Summary, *, since: str, by: str | None) -> list[Table]
         ("PnL", sol(summary.pnl_lamports)),
         ("tips paid", sol(summary.tips_paid_lamports)),
         ("fees paid", sol(summary.fees_paid_lamports)),
+        ("setup costs (lookup tables)", sol(summary.costs_lamports)),
+        ("net of setup", sol(summary.pnl_lamports - summary.costs_lamports)),
     ):
         overview.add_row(label, value)
     tables = [overview]

@@ -30,6 +30,7 @@ class Summary:
     pnl_lamports: int
     tips_paid_lamports: int
     fees_paid_lamports: int
+    costs_lamports: int  # spending outside bundles (lookup-table rent and fees)
     groups: list[dict[str, Any]] = field(default_factory=list)
     latencies: list[dict[str, Any]] = field(default_factory=list)
 
@@ -55,6 +56,8 @@ class Summary:
             "pnl_lamports": self.pnl_lamports,
             "tips_paid_lamports": self.tips_paid_lamports,
             "fees_paid_lamports": self.fees_paid_lamports,
+            "costs_lamports": self.costs_lamports,
+            "net_lamports": self.pnl_lamports - self.costs_lamports,
             "groups": self.groups,
             "latencies": self.latencies,
         }
@@ -109,6 +112,7 @@ def summarize(store: Store, *, since_ts: float = 0.0, by: GroupBy | None = None)
         pnl_lamports=int(one("SELECT sum(pnl_lamports) FROM bundle_results WHERE ts >= ?")),
         tips_paid_lamports=int(one("SELECT sum(tip_paid_lamports) FROM bundle_results WHERE ts >= ?")),
         fees_paid_lamports=int(one("SELECT sum(fee_paid_lamports) FROM bundle_results WHERE ts >= ?")),
+        costs_lamports=int(one("SELECT sum(lamports) FROM costs WHERE ts >= ?")),
         groups=groups,
         latencies=latencies,
     )

@@ -60,7 +60,7 @@ async def test_state_persists_and_reloads(tmp_path: Path) -> None:
         (a.name, a.alpha, a.beta, a.pulls) for a in bandit.arms
     ]
     assert fresh.arms[5].pulls == 0 and fresh.explored == bandit.explored
-    assert route_class(["whirlpool", "raydium_amm_v4", "raydium_cpmm"]) == "whirlpool>raydium_cpmm"
+    assert route_class(["whirlpool", "raydium_amm_v4", "raydium_cpmm"]) == "3-hop"
 
     result = CliRunner().invoke(app, ["bandit", "--db", str(tmp_path / "b.duckdb")])
     assert result.exit_code == 0, result.stderr
