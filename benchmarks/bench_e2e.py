@@ -13,7 +13,9 @@
 
 Arrival is the message's scheduled time on the wire: if the loop is still busy when the next one
 is due, the wait counts (the way a socket buffer would make it count), and everything due is read
-before the next model pass, as the daemon's feed does, so the coalescer can merge a backlog. The
+before the next model pass, as the daemon's feed does, so the coalescer can merge a backlog. Until
+a message is due the loop yields (`sleep(0)`, after a coarse sleep when the gap is over 2 ms), so
+timer granularity never counts and the store writer and other tasks still run in between. The
 dry run never lands anything, so a profitable cycle stays open and is found again by every later
 update through its pools: bundles are far more frequent than on a real feed, which makes the
 bundle path's latency well sampled and the loop busier than it would be.

@@ -23,6 +23,8 @@ from mevbot.observe.schema import TABLES
 
 log = logging.getLogger(__name__)
 
+INSERT_CHUNK = 200
+
 
 class Store:
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
@@ -40,8 +42,14 @@ class Store:
             raise KeyError(f"unknown table {table!r}")
         if not rows:
             return
-        marks = ", ".join("?" * len(rows[0]))
-        self._db.executemany(f"INSERT INTO {table} VALUES ({marks})", [list(r) for r in rows])
+        # One multi-row INSERT per chunk: DuckDB's executemany costs milliseconds per row.
+        row_marks = "(" + ", ".join("?" * len(rows[0])) + ")"
+        for start in range(0, len(rows), INSERT_CHUNK):
+            chunk = rows[start : start + INSERT_CHUNK]
+            self._db.execute(
+                f"INSERT INTO {table} VALUES {', '.join([row_marks] * len(chunk))}",
+                [value for row in chunk for value in row],
+            )
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._db.execute(sql, list(params)).fetchall()

@@ -186,10 +186,23 @@ class RouteBuilder:
     ) -> None:
         self._model = model
         self.owner = owner
-        self.lookup_tables = list(lookup_tables)
+        self.lookup_tables = lookup_tables
         self.create_token_accounts = create_token_accounts
         self.margin, self.floor = margin, floor
         self._measured: dict[tuple[str, ...], int] = {}
+        self._needs_tables: set[tuple[str, ...]] = set()  # route shapes that did not fit without
+
+    @property
+    def lookup_tables(self) -> list[AddressLookupTableAccount]:
+        return self._lookup_tables
+
+    @lookup_tables.setter
+    def lookup_tables(self, tables: Sequence[AddressLookupTableAccount]) -> None:
+        self._lookup_tables = list(tables)
+        self._table_of: dict[Pubkey, int] = {}  # account → the first table holding it
+        for index, table in enumerate(self._lookup_tables):
+            for address in table.addresses:
+                self._table_of.setdefault(address, index)
 
     def plan(self, opportunity: Opportunity) -> RoutePlan:
         registry = self._model.registry
@@ -228,7 +241,9 @@ class RouteBuilder:
             units = self._measured.get(_shape(opportunity))
         if units is None:  # the estimates are bounds already: no margin on top
             units, margin = self.estimate_units(opportunity), 1.0
-        for tables in ((), self.lookup_tables):
+        shape = _shape(opportunity)
+        attempts = [self._tables_for(plan)] if shape in self._needs_tables else [[], self._tables_for(plan)]
+        for tables in attempts:
             try:
                 return route_bundle(
                     payer, plan, blockhash, tip=tip, units_consumed=units, margin=margin, floor=self.floor,
@@ -237,7 +252,14 @@ class RouteBuilder:
             except PackageError as exc:
                 if exc.reason != "too_large" or tables or not self.lookup_tables:
                     raise
+                self._needs_tables.add(shape)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _tables_for(self, plan: RoutePlan) -> list[AddressLookupTableAccount]:
+        """Only the tables that hold some of the route's accounts: compiling against all of them
+        costs ~10× more at a few thousand pools, for the same message."""
+        wanted = sorted({self._table_of[a] for a in route_accounts(plan) if a in self._table_of})
+        return [self.lookup_tables[index] for index in wanted]
 
 
 def _shape(opportunity: Opportunity) -> tuple[str, ...]:

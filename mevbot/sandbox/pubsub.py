@@ -66,7 +66,7 @@ class _Connection:
         if self.overflowed:
             return
         try:
-            self.outbox.put_nowait(json.dumps(document))
+            self.outbox.put_nowait(json.dumps(document, separators=(",", ":")))
         except asyncio.QueueFull:
             self.overflowed = True
             log.warning(
