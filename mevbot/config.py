@@ -104,8 +104,7 @@ class JitoConfig:
 class DecideConfig:
     """Decision policy and risk limits. Amounts in lamports; cycles start and end in SOL."""
 
-    tip_fraction: float = bounded(0.5, 0.0, 1.0)  # used when the bandit is off (one-element tip_fractions)
-    tip_fractions: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9)  # the bandit's arms
+    tip_fractions: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9)  # the bandit's arms; one value = a fixed tip
     max_explore_share: float = bounded(1.0, 0.0, 1.0)
     min_profit_lamports: int = bounded(10_000, 0, None)
     priority_fee_micro_lamports: int = bounded(0, 0, None)

@@ -561,7 +561,7 @@ class Engine:
 
     def _policy(self) -> Policy:
         decide_config = self.config.decide
-        return Policy(tip_fraction=decide_config.tip_fraction, min_profit_lamports=decide_config.min_profit_lamports,
+        return Policy(min_profit_lamports=decide_config.min_profit_lamports,
                       compute_unit_price=decide_config.priority_fee_micro_lamports)  # fmt: skip
 
     def _risk_limits(self) -> RiskLimits:

@@ -35,10 +35,10 @@ def test_config_check_ok_prints_resolved_config_masked(tmp_path: Path) -> None:
 
 def test_config_check_bad_file_exits_2_naming_the_key(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
-    path.write_text("[decide]\ntip_fraction = 2.0\n")
+    path.write_text("[decide]\nmax_explore_share = 2.0\n")
     result = runner.invoke(app, ["config", "check", str(path)])
     assert result.exit_code == 2
-    assert "decide.tip_fraction" in result.stderr
+    assert "decide.max_explore_share" in result.stderr and "from 0.0 to 1.0" in result.stderr
 
 
 def test_decode_fixture_file_prints_pool_fields() -> None:
