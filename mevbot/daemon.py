@@ -39,6 +39,7 @@ def run_from_cli(config: Config, *, slots: int | None, duration: float | None, c
         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s") if interactive else JsonLines()
     )
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per RPC call drowns what matters
     rates = Rates()
     live = Live(console=console, refresh_per_second=4, transient=False) if interactive else None
 
