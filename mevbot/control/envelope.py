@@ -9,9 +9,7 @@ already seen: it returns the accepted command or the reason for refusing it.
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import stat
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -20,6 +18,8 @@ from typing import Any
 
 import nacl.exceptions
 import nacl.signing
+
+from mevbot.secret_file import read_secret_text, write_secret_json
 
 MAX_ENVELOPE_BYTES = 64 * 1024
 COMMANDS = ("kill", "resume", "set-limit", "set-bandit")
@@ -46,9 +46,13 @@ class OperatorKey:
         return self._signing.sign(payload).signature.hex()
 
     def write(self, path: Path) -> None:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump({"kind": "mevbot-operator-key", "public": self.public_hex, "seed": bytes(self._signing).hex()}, fh)
+        """Save as a new key file readable by its owner only; an existing file is never overwritten."""
+        content = {
+            "kind": "mevbot-operator-key",
+            "public": self.public_hex,
+            "seed": bytes(self._signing).hex(),
+        }
+        write_secret_json(path, content, replace=False)
 
     def __repr__(self) -> str:
         return f"OperatorKey(public={self.public_hex})"
@@ -61,12 +65,7 @@ class OperatorKey:
 
 def load_operator_key(path: str | Path) -> OperatorKey:
     path = Path(path)
-    try:
-        mode, raw = path.stat().st_mode, path.read_text()
-    except OSError as exc:
-        raise EnvelopeError(f"{path}: cannot read key file ({exc.strerror})") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise EnvelopeError(f"{path}: key file is readable by others (mode {stat.S_IMODE(mode):o}); chmod 600 it")
+    raw = read_secret_text(path, "key", EnvelopeError)
     try:
         content = json.loads(raw)
         key = OperatorKey(nacl.signing.SigningKey(bytes.fromhex(content["seed"])))

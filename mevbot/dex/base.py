@@ -8,7 +8,7 @@ would. Everything above `dex/` (market, search, sandbox, simulate) talks to venu
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -168,6 +168,34 @@ def read_u128(data: bytes, offset: int) -> int:
 
 def read_i128(data: bytes, offset: int) -> int:
     return int.from_bytes(data[offset : offset + 16], "little", signed=True)
+
+
+def unpack_fields(
+    layout: struct.Struct, names: Sequence[str], pubkeys: Collection[str], data: bytes, *, skip: int = 0
+) -> dict[str, Any]:
+    """`data` unpacked by `layout` as {name: value}: the first `skip` values (a tag) dropped, the
+    `pubkeys` fields as Pubkeys.
+
+    The packed venue layouts name their fields in struct order once; this and `pack_fields` read
+    that one table, so decoding and encoding cannot drift apart.
+    """
+    values = dict(zip(names, layout.unpack(data)[skip:], strict=True))
+    for name in pubkeys:
+        if name in values:
+            values[name] = Pubkey.from_bytes(values[name])
+    return values
+
+
+def pack_fields(
+    layout: struct.Struct, names: Sequence[str], pubkeys: Collection[str], source: object, *,
+    prefix: Sequence[object] = (),
+) -> bytes:  # fmt: skip
+    """The inverse of `unpack_fields`: the `prefix` values (a tag), then `source`'s attributes `names`
+    packed by `layout`."""
+    values = [
+        bytes(getattr(source, name)) if name in pubkeys else int(getattr(source, name)) for name in names
+    ]
+    return layout.pack(*prefix, *values)
 
 
 U8 = struct.Struct("<B")

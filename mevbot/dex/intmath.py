@@ -71,8 +71,14 @@ def max_source_balance(input_vault_amount: int) -> int:
     return U64_MAX - input_vault_amount
 
 
-def check_source_balance(amount_in: int, source_balance: int) -> None:
-    """Refuse an input above what the trader holds (both programs fail with InsufficientFunds)."""
+def check_source_balance(amount_in: int, source_balance: int | None, reserve_in: int) -> None:
+    """Refuse an input above what the trader holds (both programs fail with InsufficientFunds).
+
+    `source_balance` None stands for the most any account can hold besides a vault of `reserve_in`
+    (`max_source_balance`, the vectors' assumption), so every curve defaults the same way.
+    """
+    if source_balance is None:
+        source_balance = max_source_balance(reserve_in)
     if amount_in > source_balance:
         raise QuoteError(INSUFFICIENT_FUNDS, f"input {amount_in} exceeds the source balance {source_balance}")
 

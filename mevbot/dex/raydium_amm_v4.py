@@ -10,7 +10,7 @@ minus `need_take_pnl`; "coin" is token A and "pc" token B.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from enum import IntEnum
 
@@ -18,7 +18,7 @@ from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
 from mevbot.dex import spl_token
-from mevbot.dex.base import Quote, QuoteError, WrongAccountType, check_account
+from mevbot.dex.base import Quote, QuoteError, WrongAccountType, check_account, pack_fields, unpack_fields
 from mevbot.dex.intmath import (
     ceil_div,
     check_source_balance,
@@ -30,7 +30,7 @@ from mevbot.dex.intmath import (
     u64,
     u128,
 )
-from mevbot.dex.swap_data import SwapArgs, SwapKind, pack_swap_data, unpack_swap_data
+from mevbot.dex.swap_data import SwapArgs, SwapKind, SwapTags
 
 PROGRAM_ID = Pubkey.from_string("675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8")
 AMM_INFO_LEN = 752
@@ -41,10 +41,7 @@ AUTHORITY, AUTHORITY_NONCE = Pubkey.find_program_address([AUTHORITY_SEED], PROGR
 # instruction.rs `AmmInstruction::unpack`: 16 SwapBaseInV2, 17 SwapBaseOutV2.
 SWAP_BASE_IN_V2_TAG = 16
 SWAP_BASE_OUT_V2_TAG = 17
-_SWAP_TAGS = {
-    bytes([SWAP_BASE_IN_V2_TAG]): SwapKind.EXACT_IN,
-    bytes([SWAP_BASE_OUT_V2_TAG]): SwapKind.EXACT_OUT,
-}
+_SWAP_TAGS = SwapTags(bytes([SWAP_BASE_IN_V2_TAG]), bytes([SWAP_BASE_OUT_V2_TAG]))
 
 
 class AmmStatus(IntEnum):
@@ -160,22 +157,16 @@ assert set(_LAYOUT_FIELDS) == {f.name for f in fields(AmmV4Pool)} - {"address"}
 def decode_amm_info(address: Pubkey, data: bytes, owner: Pubkey | None = None) -> AmmV4Pool:
     """Decode AmmInfo bytes; refuse a wrong owner, a wrong size or a status the program cannot parse."""
     check_account(data, kind="AmmInfo", size=AMM_INFO_LEN, owner=owner, expected_owner=PROGRAM_ID)
-    values = dict(zip(_LAYOUT_FIELDS, _LAYOUT.unpack(data), strict=True))
+    values = unpack_fields(_LAYOUT, _LAYOUT_FIELDS, _PUBKEY_FIELDS, data)
     if values["status"] > max(AmmStatus):
         # AmmStatus::from_u64 is `unreachable!()` here: these bytes are no pool the program accepts.
         raise WrongAccountType(f"AmmInfo: status {values['status']} is not an AmmStatus")
-    for name in _PUBKEY_FIELDS - {"address"}:
-        values[name] = Pubkey.from_bytes(values[name])
     return AmmV4Pool(address=address, **values)
 
 
 def encode_amm_info(pool: AmmV4Pool) -> bytes:
     """The 752 account bytes of `pool` (for synthetic universes and the sandbox bank)."""
-    values = []
-    for name in _LAYOUT_FIELDS:
-        value = getattr(pool, name)
-        values.append(bytes(value) if name in _PUBKEY_FIELDS else int(value))
-    return _LAYOUT.pack(*values)
+    return pack_fields(_LAYOUT, _LAYOUT_FIELDS, _PUBKEY_FIELDS, pool)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,9 +193,7 @@ def swap_base_in(
     `source_balance` is the trader's input balance; by default the most any account can hold
     besides a vault of `reserve_in` (the vectors' assumption).
     """
-    if source_balance is None:
-        source_balance = max_source_balance(reserve_in)
-    check_source_balance(amount_in, source_balance)
+    check_source_balance(amount_in, source_balance, reserve_in)
     if fee_denominator == 0:
         raise panic("swap fee: checked_ceil_div by a zero denominator")
     fee = ceil_div(amount_in * fee_numerator, fee_denominator)
@@ -234,9 +223,7 @@ def swap_base_out(
     if fee_numerator == fee_denominator:
         raise panic("checked_ceil_div by zero (swap fee numerator == denominator)")
     amount_in = u64(ceil_div(scaled, fee_denominator - fee_numerator), "swap_in_after_add_fee")
-    if source_balance is None:
-        source_balance = max_source_balance(reserve_in)
-    check_source_balance(amount_in, source_balance)
+    check_source_balance(amount_in, source_balance, reserve_in)
     if amount_in == 0 or amount_out == 0:
         raise QuoteError("InvalidInput", "swap_in_after_add_fee == 0 or amount_out == 0")
     if amount_out >= reserve_out:
@@ -275,20 +262,10 @@ class RaydiumAmmV4:
         )
 
     def quote_exact_in(self, state: AmmV4State, amount_in: int, a_to_b: bool) -> Quote:
-        reserve_in, reserve_out, vault_in = _sides(state, a_to_b)
-        pool = state.pool
-        return swap_base_in(
-            amount_in, reserve_in, reserve_out, pool.swap_fee_numerator, pool.swap_fee_denominator,
-            max_source_balance(vault_in),
-        )  # fmt: skip
+        return _quote(swap_base_in, state, amount_in, a_to_b)
 
     def quote_exact_out(self, state: AmmV4State, amount_out: int, a_to_b: bool) -> Quote:
-        reserve_in, reserve_out, vault_in = _sides(state, a_to_b)
-        pool = state.pool
-        return swap_base_out(
-            amount_out, reserve_in, reserve_out, pool.swap_fee_numerator, pool.swap_fee_denominator,
-            max_source_balance(vault_in),
-        )  # fmt: skip
+        return _quote(swap_base_out, state, amount_out, a_to_b)
 
     def swap_instruction(
         self, pool: AmmV4Pool, *, owner: Pubkey, source: Pubkey, destination: Pubkey, a_to_b: bool,
@@ -317,6 +294,18 @@ def _sides(state: AmmV4State, a_to_b: bool) -> tuple[int, int, int]:
     return state.reserve_pc, state.reserve_coin, state.pc_vault_amount
 
 
+def _quote(curve: Callable[[int, int, int, int, int, int], Quote], state: AmmV4State, amount: int,
+           a_to_b: bool) -> Quote:  # fmt: skip
+    """`curve` (`swap_base_in` or `_out`) on `state` in one direction: both venue quotes run the same
+    pool checks, the pool's swap fee and the largest balance a trader can hold besides the vault."""
+    reserve_in, reserve_out, vault_in = _sides(state, a_to_b)
+    pool = state.pool
+    return curve(
+        amount, reserve_in, reserve_out, pool.swap_fee_numerator, pool.swap_fee_denominator,
+        max_source_balance(vault_in),
+    )  # fmt: skip
+
+
 VENUE = RaydiumAmmV4()
 
 
@@ -329,9 +318,12 @@ def authority_address(nonce: int = AUTHORITY_NONCE) -> Pubkey:
 
 
 def _swap_v2(
-    pool: AmmV4Pool, user_source: Pubkey, user_destination: Pubkey, user_owner: Pubkey, data: bytes
+    pool: AmmV4Pool, user_source: Pubkey, user_destination: Pubkey, user_owner: Pubkey, args: SwapArgs
 ) -> Instruction:
-    """Accounts of SwapBaseInV2 / SwapBaseOutV2 (instruction.rs): the direction follows the user's mints."""
+    """SwapBaseInV2 / SwapBaseOutV2 (instruction.rs), tagged by `args.kind`.
+
+    The direction follows the user's mints."""
+    data = _SWAP_TAGS.pack(args)
     accounts = [
         AccountMeta(spl_token.TOKEN_PROGRAM_ID, is_signer=False, is_writable=False),
         AccountMeta(pool.address, is_signer=False, is_writable=True),
@@ -355,9 +347,7 @@ def swap_base_in_v2(
 ) -> Instruction:
     """SwapBaseInV2 (tag 16): spend exactly `amount_in`, fail below `minimum_amount_out`."""
     args = SwapArgs(SwapKind.EXACT_IN, amount_in, minimum_amount_out)
-    return _swap_v2(
-        pool, user_source, user_destination, user_owner, pack_swap_data(bytes([SWAP_BASE_IN_V2_TAG]), args)
-    )
+    return _swap_v2(pool, user_source, user_destination, user_owner, args)
 
 
 def swap_base_out_v2(
@@ -370,14 +360,12 @@ def swap_base_out_v2(
 ) -> Instruction:
     """SwapBaseOutV2 (tag 17): receive exactly `amount_out`, fail above `max_amount_in`."""
     args = SwapArgs(SwapKind.EXACT_OUT, amount_out, max_amount_in)
-    return _swap_v2(
-        pool, user_source, user_destination, user_owner, pack_swap_data(bytes([SWAP_BASE_OUT_V2_TAG]), args)
-    )
+    return _swap_v2(pool, user_source, user_destination, user_owner, args)
 
 
 def parse_swap(data: bytes) -> SwapArgs:
     """The arguments of a SwapBaseInV2 / SwapBaseOutV2 instruction (for the sandbox bank)."""
-    return unpack_swap_data(data, _SWAP_TAGS)
+    return _SWAP_TAGS.unpack(data)
 
 
 # Positions in the v2 account list, for a bank that executes these instructions.

@@ -10,7 +10,7 @@ minus the protocol, fund and creator fees it owes; fee rates are parts per 1,000
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -26,6 +26,8 @@ from mevbot.dex.base import (
     UnsupportedPool,
     anchor_discriminator,
     check_account,
+    pack_fields,
+    unpack_fields,
 )
 from mevbot.dex.intmath import (
     ceil_div,
@@ -37,7 +39,7 @@ from mevbot.dex.intmath import (
     panic,
     u64,
 )
-from mevbot.dex.swap_data import SwapArgs, SwapKind, pack_swap_data, unpack_swap_data
+from mevbot.dex.swap_data import SwapArgs, SwapKind, SwapTags
 
 PROGRAM_ID = Pubkey.from_string("CPMMoo8L3F4NbTegBCKVNunggL7H1ZpdTHKxQB5qKP1C")
 POOL_STATE_LEN = 637  # PoolState::LEN
@@ -56,10 +58,7 @@ STATUS_DISABLE_DEPOSIT = 1 << 0
 STATUS_DISABLE_WITHDRAW = 1 << 1
 STATUS_DISABLE_SWAP = 1 << 2
 
-_SWAP_TAGS = {
-    SWAP_BASE_INPUT_DISCRIMINATOR: SwapKind.EXACT_IN,
-    SWAP_BASE_OUTPUT_DISCRIMINATOR: SwapKind.EXACT_OUT,
-}
+_SWAP_TAGS = SwapTags(SWAP_BASE_INPUT_DISCRIMINATOR, SWAP_BASE_OUTPUT_DISCRIMINATOR)
 _ZERO_KEY = Pubkey.default()
 
 
@@ -136,7 +135,7 @@ _POOL_FIELDS = (
     "open_time", "recent_epoch", "creator_fee_on", "enable_creator_fee",
     "creator_fees_token_0", "creator_fees_token_1",
 )  # fmt: skip
-_POOL_PUBKEYS = 10  # the first ten fields
+_POOL_PUBKEYS = frozenset(_POOL_FIELDS[:10])  # the first ten fields
 
 
 def decode_pool_state(address: Pubkey, data: bytes, owner: Pubkey | None = None) -> CpmmPool:
@@ -145,21 +144,14 @@ def decode_pool_state(address: Pubkey, data: bytes, owner: Pubkey | None = None)
         data, kind="PoolState", size=POOL_STATE_LEN, owner=owner, expected_owner=PROGRAM_ID,
         discriminator=POOL_STATE_DISCRIMINATOR,
     )  # fmt: skip
-    raw = _POOL_LAYOUT.unpack(data)[1:]
-    values: dict[str, object] = dict(zip(_POOL_FIELDS, raw, strict=True))
-    for name in _POOL_FIELDS[:_POOL_PUBKEYS]:
-        values[name] = Pubkey.from_bytes(values[name])  # type: ignore[arg-type]
+    values = unpack_fields(_POOL_LAYOUT, _POOL_FIELDS, _POOL_PUBKEYS, data, skip=1)  # after the discriminator
     values["enable_creator_fee"] = bool(values["enable_creator_fee"])
-    return CpmmPool(address=address, **values)  # type: ignore[arg-type]
+    return CpmmPool(address=address, **values)
 
 
 def encode_pool_state(pool: CpmmPool) -> bytes:
     """The 637 account bytes of `pool` (for synthetic universes and the sandbox bank)."""
-    values: list[object] = [POOL_STATE_DISCRIMINATOR]
-    for index, name in enumerate(_POOL_FIELDS):
-        value = getattr(pool, name)
-        values.append(bytes(value) if index < _POOL_PUBKEYS else int(value))
-    return _POOL_LAYOUT.pack(*values)
+    return pack_fields(_POOL_LAYOUT, _POOL_FIELDS, _POOL_PUBKEYS, pool, prefix=(POOL_STATE_DISCRIMINATOR,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +311,33 @@ def _check_prices(reserve_in: int, reserve_out: int) -> None:
         raise panic("token_price_x32: division by a zero reserve")
 
 
+def _split_creator_fee(total_fee: int, rates: FeeRates) -> tuple[int, int]:
+    """(trade fee, creator fee) of a fee charged at trade + creator rate: the creator gets
+    floor(total · creator_rate / (trade_rate + creator_rate)), both swap directions alike."""
+    creator_rate = rates.creator_fee_rate
+    creator_fee = _fee_floor(
+        total_fee, creator_rate, _rate_sum(rates.trade_fee_rate, creator_rate), "split_creator_fee"
+    )
+    return total_fee - creator_fee, creator_fee
+
+
+def _protocol_and_fund_fees(trade_fee: int, rates: FeeRates) -> tuple[int, int]:
+    """The protocol's and the fund's shares of the trade fee, each rounded down, protocol first."""
+    protocol_fee = _fee_floor(trade_fee, rates.protocol_fee_rate, FEE_RATE_DENOMINATOR, "protocol fee")
+    fund_fee = _fee_floor(trade_fee, rates.fund_fee_rate, FEE_RATE_DENOMINATOR, "fund fee")
+    return protocol_fee, fund_fee
+
+
+def _last_checks(
+    booked: CpmmSwap, constant_after: int, reserve_in: int, reserve_out: int, source_balance: int | None
+) -> CpmmSwap:
+    """`booked`, once it passes what both instructions check last, in their order: the invariant
+    (`require_gte!`), then the transfer out of the trader's account (InsufficientFunds)."""
+    _check_constant(constant_after, reserve_in, reserve_out)
+    check_source_balance(booked.amount_in, source_balance, reserve_in)
+    return booked
+
+
 def swap_base_input(
     amount_in: int,
     reserve_in: int,
@@ -340,17 +359,13 @@ def swap_base_input(
     if creator_fee_on_input:
         rate_sum = _rate_sum(trade_rate, creator_rate)
         total_fee = _fee_ceil(amount_in, rate_sum, "trade + creator fee")
-        creator_fee = _fee_floor(
-            total_fee, creator_rate, _rate_sum(trade_rate, creator_rate), "split_creator_fee"
-        )
-        trade_fee = total_fee - creator_fee
+        trade_fee, creator_fee = _split_creator_fee(total_fee, rates)
     else:
         total_fee = trade_fee = _fee_ceil(amount_in, trade_rate, "trade fee")
     if total_fee > amount_in:
         raise _none("fees exceed the input")
     net_in = amount_in - total_fee
-    protocol_fee = _fee_floor(trade_fee, rates.protocol_fee_rate, FEE_RATE_DENOMINATOR, "protocol fee")
-    fund_fee = _fee_floor(trade_fee, rates.fund_fee_rate, FEE_RATE_DENOMINATOR, "fund fee")
+    protocol_fee, fund_fee = _protocol_and_fund_fees(trade_fee, rates)
     swapped_out = constant_product_out(net_in, reserve_in, reserve_out)
     amount_out = swapped_out
     if not creator_fee_on_input:
@@ -363,13 +378,10 @@ def swap_base_input(
     constant_after = _constant_after(reserve_in + net_in, reserve_out - swapped_out)
     amount_out = u64(amount_out, "output_amount")
     _require_positive(amount_out, "amount_received")
-    _check_constant(constant_after, reserve_in, reserve_out)
-    if source_balance is None:
-        source_balance = max_source_balance(reserve_in)
-    check_source_balance(amount_in, source_balance)
-    return CpmmSwap(
+    booked = CpmmSwap(
         amount_in, amount_out, trade_fee, protocol_fee, fund_fee, creator_fee, creator_fee_on_input
     )
+    return _last_checks(booked, constant_after, reserve_in, reserve_out, source_balance)
 
 
 def swap_base_output(
@@ -402,30 +414,22 @@ def swap_base_output(
         amount_in = _pre_fee_amount(swapped_in, rate_sum)
         if amount_in is None:
             raise panic("calculate_pre_fee_amount(input, trade + creator rate).unwrap()")
-        total_fee = amount_in - swapped_in
-        creator_fee = _fee_floor(
-            total_fee, creator_rate, _rate_sum(trade_rate, creator_rate), "split_creator_fee"
-        )
-        trade_fee = total_fee - creator_fee
+        trade_fee, creator_fee = _split_creator_fee(amount_in - swapped_in, rates)
     else:
         amount_in = _pre_fee_amount(swapped_in, trade_rate)
         if amount_in is None:
             raise panic("calculate_pre_fee_amount(input, trade_fee_rate).unwrap()")
         trade_fee = amount_in - swapped_in
-    protocol_fee = _fee_floor(trade_fee, rates.protocol_fee_rate, FEE_RATE_DENOMINATOR, "protocol fee")
-    fund_fee = _fee_floor(trade_fee, rates.fund_fee_rate, FEE_RATE_DENOMINATOR, "fund fee")
+    protocol_fee, fund_fee = _protocol_and_fund_fees(trade_fee, rates)
     if reserve_in + swapped_in > U128_MAX:
         raise _none("new input vault amount overflows u128")
     constant_after = _constant_after(reserve_in + swapped_in, reserve_out - released)
     amount_in = u64(amount_in, "input_amount")
     _require_positive(amount_in, "input_amount")
-    _check_constant(constant_after, reserve_in, reserve_out)
-    if source_balance is None:
-        source_balance = max_source_balance(reserve_in)
-    check_source_balance(amount_in, source_balance)
-    return CpmmSwap(
+    booked = CpmmSwap(
         amount_in, amount_out, trade_fee, protocol_fee, fund_fee, creator_fee, creator_fee_on_input
     )
+    return _last_checks(booked, constant_after, reserve_in, reserve_out, source_balance)
 
 
 # --- the venue --------------------------------------------------------------------------------
@@ -530,18 +534,12 @@ class RaydiumCpmm:
 
     def swap_exact_in(self, state: CpmmState, amount_in: int, a_to_b: bool) -> CpmmSwap:
         """The full booking of an exact-in swap (fees by kind), for the sandbox bank."""
-        reserve_in, reserve_out, vault_in, on_input = _sides(state, a_to_b)
-        return swap_base_input(
-            amount_in, reserve_in, reserve_out, state.rates, on_input, max_source_balance(vault_in)
-        )
+        return _book(swap_base_input, state, amount_in, a_to_b)
 
     def swap_exact_out(self, state: CpmmState, amount_out: int, a_to_b: bool) -> CpmmSwap:
         """The full booking of an exact-out swap (fees by kind), for the sandbox bank."""
         _require_positive(amount_out, "amount_out_received")  # checked before the pool status
-        reserve_in, reserve_out, vault_in, on_input = _sides(state, a_to_b)
-        return swap_base_output(
-            amount_out, reserve_in, reserve_out, state.rates, on_input, max_source_balance(vault_in)
-        )
+        return _book(swap_base_output, state, amount_out, a_to_b)
 
     def quote_exact_in(self, state: CpmmState, amount_in: int, a_to_b: bool) -> Quote:
         return self.swap_exact_in(state, amount_in, a_to_b).quote()
@@ -571,6 +569,14 @@ def _sides(state: CpmmState, a_to_b: bool) -> tuple[int, int, int, bool]:
     return state.reserve_1, state.reserve_0, state.vault_1_amount, state.creator_fee_on_input_b_to_a
 
 
+def _book(curve: Callable[[int, int, int, FeeRates, bool, int], CpmmSwap], state: CpmmState, amount: int,
+          a_to_b: bool) -> CpmmSwap:  # fmt: skip
+    """`curve` (`swap_base_input` or `_output`) on `state` in one direction: both bookings run the
+    same status check, the state's rates and the largest balance a trader can hold besides the vault."""
+    reserve_in, reserve_out, vault_in, on_input = _sides(state, a_to_b)
+    return curve(amount, reserve_in, reserve_out, state.rates, on_input, max_source_balance(vault_in))
+
+
 VENUE = RaydiumCpmm()
 
 
@@ -583,9 +589,11 @@ def _swap(
     input_token_account: Pubkey,
     output_token_account: Pubkey,
     a_to_b: bool,
-    data: bytes,
+    args: SwapArgs,
 ) -> Instruction:
-    """The `Swap` accounts context of swap_base_input.rs (shared by swap_base_output), in order."""
+    """swap_base_input / swap_base_output by `args.kind`, with the `Swap` accounts context of
+    swap_base_input.rs (the two share it), in order."""
+    data = _SWAP_TAGS.pack(args)
     if a_to_b:
         vaults = (pool.token_0_vault, pool.token_1_vault)
         programs = (pool.token_0_program, pool.token_1_program)
@@ -622,10 +630,8 @@ def swap_base_input_ix(
     minimum_amount_out: int,
 ) -> Instruction:
     """`swap_base_input(amount_in, minimum_amount_out)`; `payer` signs and owns the input account."""
-    data = pack_swap_data(
-        SWAP_BASE_INPUT_DISCRIMINATOR, SwapArgs(SwapKind.EXACT_IN, amount_in, minimum_amount_out)
-    )
-    return _swap(pool, payer, input_token_account, output_token_account, a_to_b, data)
+    args = SwapArgs(SwapKind.EXACT_IN, amount_in, minimum_amount_out)
+    return _swap(pool, payer, input_token_account, output_token_account, a_to_b, args)
 
 
 def swap_base_output_ix(
@@ -638,15 +644,13 @@ def swap_base_output_ix(
     amount_out: int,
 ) -> Instruction:
     """`swap_base_output(max_amount_in, amount_out)`; `payer` signs and owns the input account."""
-    data = pack_swap_data(
-        SWAP_BASE_OUTPUT_DISCRIMINATOR, SwapArgs(SwapKind.EXACT_OUT, amount_out, max_amount_in)
-    )
-    return _swap(pool, payer, input_token_account, output_token_account, a_to_b, data)
+    args = SwapArgs(SwapKind.EXACT_OUT, amount_out, max_amount_in)
+    return _swap(pool, payer, input_token_account, output_token_account, a_to_b, args)
 
 
 def parse_swap(data: bytes) -> SwapArgs:
     """The arguments of a swap_base_input / swap_base_output instruction (for the sandbox bank)."""
-    return unpack_swap_data(data, _SWAP_TAGS)
+    return _SWAP_TAGS.unpack(data)
 
 
 # Positions in the Swap account list, for a bank that executes these instructions.

@@ -66,3 +66,25 @@ def unpack_swap_data(data: bytes, tags: Mapping[bytes, SwapKind]) -> SwapArgs:
     if kind is SwapKind.EXACT_IN:
         return SwapArgs(kind, amount=first, other_amount_threshold=second)
     return SwapArgs(kind, amount=second, other_amount_threshold=first)
+
+
+class SwapTags:
+    """A venue's two swap tags, exact-in and exact-out, read by both its builder and its parser.
+
+    One table per venue means a kind can never be packed under one tag and parsed under another.
+    """
+
+    __slots__ = ("_kinds", "exact_in", "exact_out")
+
+    def __init__(self, exact_in: bytes, exact_out: bytes) -> None:
+        self.exact_in = exact_in
+        self.exact_out = exact_out
+        self._kinds = {exact_in: SwapKind.EXACT_IN, exact_out: SwapKind.EXACT_OUT}
+
+    def pack(self, args: SwapArgs) -> bytes:
+        """`args` behind the tag of its kind (see `pack_swap_data`)."""
+        return pack_swap_data(self.exact_in if args.kind is SwapKind.EXACT_IN else self.exact_out, args)
+
+    def unpack(self, data: bytes) -> SwapArgs:
+        """The arguments of data `pack` wrote (see `unpack_swap_data`)."""
+        return unpack_swap_data(data, self._kinds)

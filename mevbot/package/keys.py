@@ -8,8 +8,6 @@ a key file never quote the file's contents.
 from __future__ import annotations
 
 import json
-import os
-import stat
 from pathlib import Path
 
 import nacl.signing
@@ -18,6 +16,8 @@ from solders.message import MessageV0, to_bytes_versioned
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
+
+from mevbot.secret_file import read_secret_text, write_secret_json
 
 
 class KeypairFileError(ValueError):
@@ -56,10 +56,7 @@ class TradingKey:
 
     def write(self, path: Path) -> None:
         """Save as a Solana CLI JSON keypair file readable by its owner only."""
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(list(bytes(self._keypair)), fh)
-        os.chmod(path, 0o600)
+        write_secret_json(path, list(bytes(self._keypair)), replace=True)
 
     def __repr__(self) -> str:
         return f"TradingKey(pubkey={self.pubkey})"
@@ -73,13 +70,7 @@ class TradingKey:
 def load_keypair(path: str | Path) -> TradingKey:
     """Read a Solana CLI keypair file (a JSON array of 64 bytes)."""
     path = Path(path)
-    try:
-        mode = path.stat().st_mode
-        raw = path.read_text()
-    except OSError as exc:
-        raise KeypairFileError(f"{path}: cannot read keypair file ({exc.strerror})") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeypairFileError(f"{path}: keypair file is readable by others (mode {stat.S_IMODE(mode):o}); chmod 600 it")
+    raw = read_secret_text(path, "keypair", KeypairFileError)
     try:
         values = json.loads(raw)
         if not (isinstance(values, list) and len(values) == 64 and all(isinstance(v, int) for v in values)):

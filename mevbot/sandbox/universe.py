@@ -29,10 +29,9 @@ from mevbot.sandbox.universe_pools import (
     AccountSink,
     PricedPool,
     Token,
-    build_amm_v4,
-    build_cpmm,
     build_cpmm_configs,
-    build_whirlpool,
+    build_pool,
+    mints_out_of_order,
     random_pubkey,
 )
 
@@ -230,19 +229,14 @@ def _mint(
     specs = []
     for plan in plans:
         x, y = tokens[plan.x], tokens[plan.y]
-        if plan.venue != "raydium_amm_v4" and bytes(x.mint) > bytes(y.mint):
-            x, y, skew = y, x, 1 / plan.skew  # CPMM and Whirlpool order their mints
+        if mints_out_of_order(plan.venue, x, y):
+            x, y, skew = y, x, 1 / plan.skew
         else:
             skew = plan.skew
         price = (x.price_usd / 10**x.decimals) / (y.price_usd / 10**y.decimals) * skew
         depth_a = max(1000, int(plan.depth_usd / 2 / x.price_usd * 10**x.decimals))
         priced = PricedPool(plan.venue, x, y, price, depth_a, plan.tier)
-        if plan.venue == "raydium_amm_v4":
-            address = build_amm_v4(priced, rng, sink)
-        elif plan.venue == "raydium_cpmm":
-            address = build_cpmm(priced, rng, sink)
-        else:
-            address = build_whirlpool(priced, whirlpools_config, rng, sink)
+        address = build_pool(priced, whirlpools_config, rng, sink)
         specs.append(PoolSpec(address, plan.venue, x.mint, y.mint))
     cycles = tuple(_planted_cycle(route, skewed, plans, tokens, specs) for route, skewed in planted)
     return Universe(

@@ -270,3 +270,21 @@ def _position_amounts(positions: list[_Position], sqrt_price: int) -> tuple[int,
         amount_a += -(-p.liquidity * (upper - price) * _Q64 // (price * upper))
         amount_b += -(-p.liquidity * (price - lower) // _Q64)
     return amount_a + 1, amount_b + 1
+
+
+# --- any venue --------------------------------------------------------------------------------
+
+
+def mints_out_of_order(venue: str, token_a: Token, token_b: Token) -> bool:
+    """True when `venue` keeps its mints in byte order (CPMM and Whirlpool do; AMM v4 takes any
+    order) and (token_a, token_b) is not in it: the caller swaps the two sides first."""
+    return venue != "raydium_amm_v4" and bytes(token_a.mint) > bytes(token_b.mint)
+
+
+def build_pool(spec: PricedPool, whirlpools_config: Pubkey, rng: random.Random, sink: AccountSink) -> Pubkey:
+    """The pool `spec` describes, on its own venue's builder (Whirlpools under `whirlpools_config`)."""
+    if spec.venue == "raydium_amm_v4":
+        return build_amm_v4(spec, rng, sink)
+    if spec.venue == "raydium_cpmm":
+        return build_cpmm(spec, rng, sink)
+    return build_whirlpool(spec, whirlpools_config, rng, sink)

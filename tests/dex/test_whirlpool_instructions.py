@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -38,6 +39,25 @@ SOL_USDC = Pubkey.from_string("HJPjoWUrhoZzkNfRpHuieeFk9WcZWjwy6PBjZ81ngndJ")
 
 def _keys(count: int) -> list[Pubkey]:
     return [Pubkey.from_bytes(bytes([i + 1]) * 32) for i in range(count)]
+
+
+# The trader's token authority and its token accounts for a and b.
+TRADER = AUTHORITY, OWNER_A, OWNER_B = tuple(_keys(7)[4:])
+# One key in all three trader roles, for instructions a test only needs to exist.
+LONE_KEY_TRADER = (_keys(1)[0],) * 3
+
+
+def _swap_ix(pool: WhirlpoolPool, trader: tuple[Pubkey, ...] = TRADER, **swap: Any) -> Instruction:
+    """`build_swap_v2` on `pool` for `trader` (authority, account a, account b): the tests vary the swap."""
+    authority, owner_a, owner_b = trader
+    return build_swap_v2(
+        pool, token_authority=authority, token_owner_account_a=owner_a, token_owner_account_b=owner_b, **swap
+    )
+
+
+def _unit_swap_ix(pool: WhirlpoolPool, **changes: Any) -> Instruction:
+    """A 1-unit a→b swap with no minimum, by `LONE_KEY_TRADER`."""
+    return _swap_ix(pool, LONE_KEY_TRADER, amount=1, other_amount_threshold=0, a_to_b=True, **changes)
 
 
 def _pool(tick: int = 100) -> WhirlpoolPool:
@@ -83,16 +103,8 @@ def test_tick_array_addresses_match_the_program_tests() -> None:
 
 def test_swap_v2_bytes_and_metas() -> None:
     pool = _pool()
-    authority, owner_a, owner_b = _keys(7)[4:]
-    ix = build_swap_v2(
-        pool,
-        token_authority=authority,
-        token_owner_account_a=owner_a,
-        token_owner_account_b=owner_b,
-        amount=1_000_000,
-        other_amount_threshold=990,
-        a_to_b=True,
-        token_program_b=TOKEN_2022_PROGRAM_ID,
+    ix = _swap_ix(
+        pool, amount=1_000_000, other_amount_threshold=990, a_to_b=True, token_program_b=TOKEN_2022_PROGRAM_ID
     )
     assert ix.program_id == PROGRAM_ID
     expected = (
@@ -110,13 +122,13 @@ def test_swap_v2_bytes_and_metas() -> None:
         AccountMeta(TOKEN_PROGRAM_ID, False, r),
         AccountMeta(TOKEN_2022_PROGRAM_ID, False, r),
         AccountMeta(MEMO_PROGRAM_ID, False, r),
-        AccountMeta(authority, True, r),
+        AccountMeta(AUTHORITY, True, r),
         AccountMeta(SOL_USDC, False, w),
         AccountMeta(pool.mint_a, False, r),
         AccountMeta(pool.mint_b, False, r),
-        AccountMeta(owner_a, False, w),
+        AccountMeta(OWNER_A, False, w),
         AccountMeta(pool.vault_a, False, w),
-        AccountMeta(owner_b, False, w),
+        AccountMeta(OWNER_B, False, w),
         AccountMeta(pool.vault_b, False, w),
         *(AccountMeta(a, False, w) for a in arrays),
         AccountMeta(oracle_address(SOL_USDC), False, w),
@@ -126,11 +138,8 @@ def test_swap_v2_bytes_and_metas() -> None:
 def test_supplemental_tick_arrays_travel_as_remaining_accounts() -> None:
     pool = _pool(tick=5631)  # last slot of the array at 0: b→a starts from the next array
     extra = [tick_array_address(SOL_USDC, start) for start in (0, -5632)]
-    ix = build_swap_v2(
+    ix = _swap_ix(
         pool,
-        token_authority=_keys(5)[4],
-        token_owner_account_a=_keys(6)[5],
-        token_owner_account_b=_keys(7)[6],
         amount=5,
         other_amount_threshold=9,
         a_to_b=False,
@@ -149,16 +158,7 @@ def test_supplemental_tick_arrays_travel_as_remaining_accounts() -> None:
     assert accounts.tick_arrays(args)[3:] == tuple(extra)
     assert accounts.oracle == oracle_address(SOL_USDC)
     with pytest.raises(ValueError):
-        build_swap_v2(
-            pool,
-            token_authority=_keys(1)[0],
-            token_owner_account_a=_keys(1)[0],
-            token_owner_account_b=_keys(1)[0],
-            amount=1,
-            other_amount_threshold=0,
-            a_to_b=True,
-            supplemental_tick_arrays=_keys(4),
-        )
+        _unit_swap_ix(pool, supplemental_tick_arrays=_keys(4))
 
 
 def test_near_the_bound_the_last_tick_array_repeats() -> None:
@@ -206,14 +206,6 @@ def test_parser_refuses_what_anchor_would_not_deserialize() -> None:
         parse_swap_v2_args(good[:-1] + b"\x01" + struct.pack("<I", 2) + bytes([6, 1]))  # slices cut short
     with pytest.raises(InstructionDataError):
         parse_swap_v2(Instruction(Pubkey.default(), good, []))
-    ix = build_swap_v2(
-        _pool(),
-        token_authority=_keys(1)[0],
-        token_owner_account_a=_keys(1)[0],
-        token_owner_account_b=_keys(1)[0],
-        amount=1,
-        other_amount_threshold=0,
-        a_to_b=True,
-    )
+    ix = _unit_swap_ix(_pool())
     with pytest.raises(InstructionDataError):
         parse_swap_v2(Instruction(PROGRAM_ID, bytes(ix.data), list(ix.accounts)[:14]))

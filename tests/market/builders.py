@@ -13,10 +13,9 @@ from mevbot.sandbox.universe_pools import (
     AccountSink,
     PricedPool,
     Token,
-    build_amm_v4,
-    build_cpmm,
     build_cpmm_configs,
-    build_whirlpool,
+    build_pool,
+    mints_out_of_order,
     random_pubkey,
 )
 
@@ -36,14 +35,10 @@ class MarketBuilder:
         return token
 
     def pool(self, venue: str, x: Token, y: Token, reserve_x: int, reserve_y: int, tier: int = 0) -> Pubkey:
-        if venue != "raydium_amm_v4" and bytes(x.mint) > bytes(y.mint):
+        if mints_out_of_order(venue, x, y):
             x, y, reserve_x, reserve_y = y, x, reserve_y, reserve_x
         spec = PricedPool(venue, x, y, reserve_y / reserve_x, reserve_x, tier)
-        if venue == "raydium_amm_v4":
-            return build_amm_v4(spec, self.rng, self.sink)
-        if venue == "raydium_cpmm":
-            return build_cpmm(spec, self.rng, self.sink)
-        return build_whirlpool(spec, self.whirlpools_config, self.rng, self.sink)
+        return build_pool(spec, self.whirlpools_config, self.rng, self.sink)
 
     @property
     def accounts(self) -> list[Account]:

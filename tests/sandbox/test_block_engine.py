@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 import httpx
 from solana.rpc.async_api import AsyncClient
 from solders.hash import Hash
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
-from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
@@ -17,8 +18,11 @@ from solders.transaction import VersionedTransaction
 
 from mevbot.dex.spl_token import NATIVE_MINT
 from mevbot.sandbox.bundles import TIP_ACCOUNTS
-from mevbot.sandbox.cluster import start_sandbox
+from mevbot.sandbox.cluster import Sandbox, start_sandbox
 from mevbot.sandbox.competitors import CompetitorSettings
+from mevbot.sandbox.pools import LoadedRoute
+from mevbot.sandbox.settings import SandboxSettings
+from mevbot.sandbox.universe import PlantedCycle
 from mevbot.sandbox.wallets import associated_token_address
 from tests.sandbox.conftest import QUIET, settings
 from tests.sandbox.trading import (
@@ -31,6 +35,7 @@ from tests.sandbox.trading import (
     route_over_rpc,
     rpc_call,
     send_bundle,
+    signed,
     token_balance,
     wait_for_bundle,
 )
@@ -47,6 +52,31 @@ async def _cycle_balances(client: AsyncClient, owner: Pubkey, mints: set[Pubkey]
     return {mint: await token_balance(client, associated_token_address(owner, mint)) for mint in mints}
 
 
+@asynccontextmanager
+async def _trading(
+    sandbox_settings: SandboxSettings,
+) -> AsyncIterator[tuple[Sandbox, AsyncClient, httpx.AsyncClient, Keypair]]:
+    """A running sandbox, an RPC and an HTTP client on it, and its funded payer: what a trading test needs."""
+    async with (
+        start_sandbox(sandbox_settings) as sandbox,
+        AsyncClient(sandbox.rpc_url) as client,
+        httpx.AsyncClient() as http,
+    ):
+        yield sandbox, client, http, load_keypair(sandbox.payer_keypair_path)
+
+
+async def _planted_route(client: AsyncClient, sandbox: Sandbox) -> tuple[PlantedCycle, LoadedRoute]:
+    """The first planted cycle and its route, loaded over RPC as a searcher would."""
+    cycle = sandbox.universe.planted[0]
+    return cycle, await route_over_rpc(client, sandbox.universe, planted_hops(cycle))
+
+
+async def _outcome(http: httpx.AsyncClient, sandbox: Sandbox, bundle: Sequence[VersionedTransaction]) -> dict:
+    """Send `bundle` to the block engine and wait until its status is final."""
+    engine = sandbox.block_engine_url
+    return await wait_for_bundle(http, engine, await send_bundle(http, engine, bundle))
+
+
 async def test_tip_accounts_are_mainnets_on_every_path() -> None:
     async with start_sandbox(QUIET) as sandbox, httpx.AsyncClient() as http:
         for path in (BUNDLES, "/api/v1/getTipAccounts"):
@@ -55,14 +85,8 @@ async def test_tip_accounts_are_mainnets_on_every_path() -> None:
 
 
 async def test_arbitrage_bundle_lands_with_the_quoted_balances() -> None:
-    async with (
-        start_sandbox(QUIET) as sandbox,
-        AsyncClient(sandbox.rpc_url) as client,
-        httpx.AsyncClient() as http,
-    ):
-        payer = load_keypair(sandbox.payer_keypair_path)
-        cycle = sandbox.universe.planted[0]
-        route = await route_over_rpc(client, sandbox.universe, planted_hops(cycle))
+    async with _trading(QUIET) as (sandbox, client, http, payer):
+        cycle, route = await _planted_route(client, sandbox)
         sol_budget = await token_balance(client, associated_token_address(payer.pubkey(), NATIVE_MINT))
         amount_in, profit = best_size(route, sol_budget // 10)
         mints = set(cycle.mints)
@@ -93,14 +117,8 @@ async def test_arbitrage_bundle_lands_with_the_quoted_balances() -> None:
 
 
 async def test_too_high_minimum_out_fails_the_bundle_and_moves_nothing() -> None:
-    async with (
-        start_sandbox(QUIET) as sandbox,
-        AsyncClient(sandbox.rpc_url) as client,
-        httpx.AsyncClient() as http,
-    ):
-        payer = load_keypair(sandbox.payer_keypair_path)
-        cycle = sandbox.universe.planted[0]
-        route = await route_over_rpc(client, sandbox.universe, planted_hops(cycle))
+    async with _trading(QUIET) as (sandbox, client, http, payer):
+        cycle, route = await _planted_route(client, sandbox)
         amount_in, _ = best_size(route, 10**13)
         mints = set(cycle.mints)
         before = await _cycle_balances(client, payer.pubkey(), mints)
@@ -112,8 +130,7 @@ async def test_too_high_minimum_out_fails_the_bundle_and_moves_nothing() -> None
         greedy = arbitrage_transaction(payer, route, amount_in, blockhash, tip_lamports=10_000,
                                        tip_account=TIP_ACCOUNTS[0], last_minimum_bump=1)  # fmt: skip
 
-        status = await wait_for_bundle(http, sandbox.block_engine_url,
-                                       await send_bundle(http, sandbox.block_engine_url, [greedy]))  # fmt: skip
+        status = await _outcome(http, sandbox, [greedy])
 
         assert status["status"] == "Failed" and status["landed_slot"] is None
         slippage_names = ("ExceededSlippage", "AmountOutBelowMinimum")
@@ -127,22 +144,15 @@ async def test_too_high_minimum_out_fails_the_bundle_and_moves_nothing() -> None
 
 async def test_lower_tip_loses_the_auction_to_a_competitor() -> None:
     rival = CompetitorSettings(name="rival", tip_fraction=0.5, latency_ms=None)
-    async with (
-        start_sandbox(settings(competitors=(rival,))) as sandbox,
-        AsyncClient(sandbox.rpc_url) as client,
-        httpx.AsyncClient() as http,
-    ):
-        payer = load_keypair(sandbox.payer_keypair_path)
-        cycle = sandbox.universe.planted[0]
-        route = await route_over_rpc(client, sandbox.universe, planted_hops(cycle))
+    async with _trading(settings(competitors=(rival,))) as (sandbox, client, http, payer):
+        cycle, route = await _planted_route(client, sandbox)
         amount_in, _ = best_size(route, 10**13)
         before = await _cycle_balances(client, payer.pubkey(), set(cycle.mints))
         blockhash = (await client.get_latest_blockhash()).value.blockhash
         stingy = arbitrage_transaction(payer, route, amount_in, blockhash, tip_lamports=1_000,
                                        tip_account=TIP_ACCOUNTS[1])  # fmt: skip
 
-        status = await wait_for_bundle(http, sandbox.block_engine_url,
-                                       await send_bundle(http, sandbox.block_engine_url, [stingy]))  # fmt: skip
+        status = await _outcome(http, sandbox, [stingy])
 
         assert status["status"] == "Failed", status
         assert status["reason"].startswith("lost auction to bundle ")
@@ -159,23 +169,16 @@ def _tip_only(payer: Keypair, blockhash: Hash, lamports: int = 5_000) -> Version
     instruction = transfer(
         TransferParams(from_pubkey=payer.pubkey(), to_pubkey=TIP_ACCOUNTS[2], lamports=lamports)
     )
-    return VersionedTransaction(MessageV0.try_compile(payer.pubkey(), [instruction], [], blockhash), [payer])
+    return signed(payer, [instruction], blockhash)
 
 
 async def test_bundles_are_rejected_with_the_reason_in_their_status() -> None:
-    async with (
-        start_sandbox(QUIET) as sandbox,
-        AsyncClient(sandbox.rpc_url) as client,
-        httpx.AsyncClient() as http,
-    ):
-        payer = load_keypair(sandbox.payer_keypair_path)
+    async with _trading(QUIET) as (sandbox, client, http, payer):
         blockhash = (await client.get_latest_blockhash()).value.blockhash
         no_tip_ix = transfer(
             TransferParams(from_pubkey=payer.pubkey(), to_pubkey=Pubkey.new_unique(), lamports=10**6)
         )
-        no_tip = VersionedTransaction(
-            MessageV0.try_compile(payer.pubkey(), [no_tip_ix], [], blockhash), [payer]
-        )
+        no_tip = signed(payer, [no_tip_ix], blockhash)
         forged = VersionedTransaction.populate(_tip_only(payer, blockhash).message, [Signature.new_unique()])
         stale = _tip_only(payer, Hash.new_unique())
         small = _tip_only(payer, blockhash, lamports=999)
@@ -185,9 +188,7 @@ async def test_bundles_are_rejected_with_the_reason_in_their_status() -> None:
         guard = Pubkey.from_string("jitodontfront111111111111111111111111111111")
         protected_ix = Instruction(protected_ix.program_id, protected_ix.data,
                                    [*protected_ix.accounts, AccountMeta(guard, False, False)])  # fmt: skip
-        victim = VersionedTransaction(
-            MessageV0.try_compile(payer.pubkey(), [protected_ix], [], blockhash), [payer]
-        )
+        victim = signed(payer, [protected_ix], blockhash)
         front_runner = Keypair()
         await client.request_airdrop(front_runner.pubkey(), 10**9)
         sandwich = [_tip_only(front_runner, blockhash, 20_000), victim]
@@ -200,21 +201,14 @@ async def test_bundles_are_rejected_with_the_reason_in_their_status() -> None:
             "jitodontfront": sandwich,
         }
         for expected, bundle in cases.items():
-            status = await wait_for_bundle(http, sandbox.block_engine_url,
-                                           await send_bundle(http, sandbox.block_engine_url, bundle))  # fmt: skip
+            status = await _outcome(http, sandbox, bundle)
             assert status["status"] == "Failed" and expected in status["reason"], (expected, status)
 
-        led_by_victim = await send_bundle(http, sandbox.block_engine_url, [victim])
-        assert (await wait_for_bundle(http, sandbox.block_engine_url, led_by_victim))["status"] == "Landed"
+        assert (await _outcome(http, sandbox, [victim]))["status"] == "Landed"  # led by the victim itself
 
 
 async def test_malformed_bundles_get_invalid_params_and_unknown_ids_are_invalid() -> None:
-    async with (
-        start_sandbox(QUIET) as sandbox,
-        AsyncClient(sandbox.rpc_url) as client,
-        httpx.AsyncClient() as http,
-    ):
-        payer = load_keypair(sandbox.payer_keypair_path)
+    async with _trading(QUIET) as (sandbox, client, http, payer):
         blockhash = (await client.get_latest_blockhash()).value.blockhash
         url = sandbox.block_engine_url + BUNDLES
         six = [encode(_tip_only(payer, blockhash, 1_000 + i)) for i in range(6)]
@@ -234,12 +228,7 @@ async def test_malformed_bundles_get_invalid_params_and_unknown_ids_are_invalid(
 async def test_base58_bundles_are_accepted() -> None:
     from mevbot.sandbox.transactions import b58encode
 
-    async with (
-        start_sandbox(QUIET) as sandbox,
-        AsyncClient(sandbox.rpc_url) as client,
-        httpx.AsyncClient() as http,
-    ):
-        payer = load_keypair(sandbox.payer_keypair_path)
+    async with _trading(QUIET) as (sandbox, client, http, payer):
         tip = _tip_only(payer, (await client.get_latest_blockhash()).value.blockhash, 2_000)
         response = await rpc_call(
             http, sandbox.block_engine_url + BUNDLES, "sendBundle", [[b58encode(bytes(tip))]]

@@ -14,6 +14,7 @@ from solana.rpc.async_api import AsyncClient
 from solders.account import Account
 from solders.compute_budget import set_compute_unit_limit
 from solders.hash import Hash
+from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
@@ -97,7 +98,14 @@ def arbitrage_transaction(
         instructions.append(
             transfer(TransferParams(from_pubkey=owner, to_pubkey=tip_account, lamports=tip_lamports))
         )
-    return VersionedTransaction(MessageV0.try_compile(owner, instructions, [], blockhash), [payer])
+    return signed(payer, instructions, blockhash)
+
+
+def signed(payer: Keypair, instructions: Sequence[Instruction], blockhash: Hash) -> VersionedTransaction:
+    """A v0 transaction of `instructions` (no lookup tables), paid for and signed by `payer` alone."""
+    return VersionedTransaction(
+        MessageV0.try_compile(payer.pubkey(), list(instructions), [], blockhash), [payer]
+    )
 
 
 def encode(transaction: VersionedTransaction) -> str:

@@ -7,14 +7,16 @@ an underfunded trader sees ``custom program error: 0x1`` just as on chain.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from solders.account import Account
 from solders.pubkey import Pubkey
 
 from mevbot.dex import spl_token
-from mevbot.dex.base import U64, DecodeError, QuoteError
+from mevbot.dex.base import U64, DecodeError, QuoteError, Venue
 from mevbot.dex.swap_data import SwapArgs, SwapKind
 from mevbot.sandbox.native import FIELDLESS_INSTRUCTION_ERRORS, InstructionContext, ProgramError
 
@@ -24,11 +26,12 @@ _ACCOUNT_STATE_FROZEN = 2
 
 # Anchor's framework errors (anchor-lang `ErrorCode`), for the Anchor venues' account constraints.
 ANCHOR_ERRORS = {
+    "InstructionFallbackNotFound": 101,
     "ConstraintMut": 2000, "ConstraintHasOne": 2001, "ConstraintSigner": 2002, "ConstraintRaw": 2003,
     "ConstraintSeeds": 2006, "ConstraintAddress": 2012, "ConstraintTokenMint": 2014,
     "ConstraintTokenOwner": 2015, "RequireGtViolated": 2505, "RequireGteViolated": 2506,
-    "AccountDiscriminatorMismatch": 3002, "AccountOwnedByWrongProgram": 3007, "AccountNotSigner": 3010,
-    "AccountNotInitialized": 3012,
+    "AccountDiscriminatorMismatch": 3002, "AccountNotEnoughKeys": 3005, "AccountOwnedByWrongProgram": 3007,
+    "AccountNotSigner": 3010, "AccountNotInitialized": 3012,
 }  # fmt: skip
 
 
@@ -49,6 +52,19 @@ def venue_error(name: str, codes: Mapping[str, int], detail: str = "") -> Progra
 
 def from_quote_error(error: QuoteError, codes: Mapping[str, int]) -> ProgramError:
     return venue_error(error.code, codes, error.detail)
+
+
+@contextmanager
+def quote_errors(codes: Mapping[str, int]) -> Iterator[None]:
+    """Report a venue's refusal (`QuoteError`) inside the block as the program's own error.
+
+    The venue modules raise what the program would; this is the one place that turns it into the
+    custom code the chain reports, so every swap program maps refusals the same way.
+    """
+    try:
+        yield
+    except QuoteError as exc:
+        raise from_quote_error(exc, codes) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,3 +159,50 @@ def require_owner(
     if account is None or account.owner != owner:
         raise error
     return account
+
+
+def read_pool(context: InstructionContext, address: Pubkey, venue: Venue, codes: Mapping[str, int], *,
+              owner_error: ProgramError, decode_error: str) -> Any:  # fmt: skip
+    """The pool at `address` as every swap program loads it: owned by the program, then decoded.
+
+    Bytes the venue cannot decode fail as the program's `decode_error` with the decoder's reason;
+    a pool the venue refuses to model (a `QuoteError`) fails as that refusal.
+    """
+    account = require_owner(context, address, venue.program_id, owner_error)
+    with quote_errors(codes):
+        try:
+            return venue.decode_pool(address, bytes(account.data), account.owner)
+        except DecodeError as exc:
+            raise venue_error(decode_error, codes, str(exc)) from None
+
+
+def swap_direction(named: tuple[Pubkey, Pubkey], side_a: Pubkey, side_b: Pubkey, error: ProgramError) -> bool:
+    """`a_to_b` from the order an instruction names the pool's two sides in (mints or vaults).
+
+    The constant-product programs take no direction flag: (a, b) swaps a for b, (b, a) the other
+    way, and any other pair is refused with `error`.
+    """
+    if named == (side_a, side_b):
+        return True
+    if named == (side_b, side_a):
+        return False
+    raise error
+
+
+def read_trader_accounts(
+    context: InstructionContext,
+    addresses: tuple[Pubkey, Pubkey],
+    mints: tuple[Pubkey, Pubkey],
+    unreadable: tuple[ProgramError, ProgramError],
+    wrong_mints: ProgramError,
+) -> tuple[TokenAccountView, TokenAccountView]:
+    """The trader's two token accounts under Anchor's `token::mint` constraints, in one order.
+
+    Each must be a readable token account (else its `unreadable` error), then both must hold
+    the expected `mints` (else `wrong_mints`).
+    """
+    first = read_token_account(context, addresses[0], unreadable[0])
+    second = read_token_account(context, addresses[1], unreadable[1])
+    if (first.token.mint, second.token.mint) != mints:
+        raise wrong_mints
+    return first, second

@@ -12,15 +12,15 @@ from solders.pubkey import Pubkey
 
 from mevbot.dex import raydium_amm_v4 as amm
 from mevbot.dex import spl_token
-from mevbot.dex.base import DecodeError, QuoteError
 from mevbot.dex.swap_data import InstructionDataError, SwapKind
 from mevbot.sandbox.native import InstructionContext, ProgramError
 from mevbot.sandbox.programs.common import (
     check_threshold,
-    from_quote_error,
+    quote_errors,
+    read_pool,
     read_token_account,
-    require_owner,
     require_signer,
+    swap_direction,
     transfer,
     venue_error,
 )
@@ -56,14 +56,9 @@ class AmmV4SwapProgram:
         owner = require_signer(
             context, amm.V2_USER_OWNER, _error("InvalidSignAccount", "user owner must sign")
         )
-        pool_key = context.key(amm.V2_POOL)
-        pool_account = require_owner(
-            context, pool_key, amm.PROGRAM_ID, _error("InvalidOwner", "AmmInfo owner")
-        )
-        try:
-            pool = amm.VENUE.decode_pool(pool_key, bytes(pool_account.data), pool_account.owner)
-        except DecodeError as exc:
-            raise venue_error("InvalidAccountData", {}, str(exc)) from None
+        pool: amm.AmmV4Pool = read_pool(context, context.key(amm.V2_POOL), amm.VENUE, ERROR_CODES,
+                                        owner_error=_error("InvalidOwner", "AmmInfo owner"),
+                                        decode_error="InvalidAccountData")  # fmt: skip
         if context.key(amm.V2_AUTHORITY) != amm.authority_address(pool.nonce):
             raise _error("InvalidProgramAddress", "amm authority")
         if context.key(amm.V2_COIN_VAULT) != pool.coin_vault:
@@ -73,12 +68,9 @@ class AmmV4SwapProgram:
         user_in_error = _error("InvalidUserToken", "user token accounts do not match the pool's mints")
         source = read_token_account(context, context.key(amm.V2_USER_SOURCE), user_in_error)
         destination = read_token_account(context, context.key(amm.V2_USER_DESTINATION), user_in_error)
-        if (source.token.mint, destination.token.mint) == (pool.coin_mint, pool.pc_mint):
-            a_to_b = True
-        elif (source.token.mint, destination.token.mint) == (pool.pc_mint, pool.coin_mint):
-            a_to_b = False
-        else:
-            raise user_in_error
+        a_to_b = swap_direction(
+            (source.token.mint, destination.token.mint), pool.coin_mint, pool.pc_mint, user_in_error
+        )
         if pool.status == amm.AmmStatus.WAITING_TRADE and context.clock.unix_timestamp < pool.pool_open_time:
             raise _error("InvalidStatus", "the pool has not opened yet")
         coin_vault = read_token_account(context, pool.coin_vault, _error("InvalidCoinVault"))
@@ -87,14 +79,12 @@ class AmmV4SwapProgram:
             pool.coin_vault: bytes(coin_vault.account.data),
             pool.pc_vault: bytes(pc_vault.account.data),
         }
-        try:
+        with quote_errors(ERROR_CODES):
             state = amm.VENUE.load(pool, accounts)
             if args.kind is SwapKind.EXACT_IN:
                 quote = amm.VENUE.quote_exact_in(state, args.amount, a_to_b)
             else:
                 quote = amm.VENUE.quote_exact_out(state, args.amount, a_to_b)
-        except QuoteError as exc:
-            raise from_quote_error(exc, ERROR_CODES) from None
         check_threshold(args, quote.amount_in, quote.amount_out, _error("ExceededSlippage"))
         if source.token.amount < quote.amount_in:
             raise _error("InsufficientFunds", f"source holds {source.token.amount}, needs {quote.amount_in}")

@@ -15,15 +15,16 @@ import dataclasses
 from solders.pubkey import Pubkey
 
 from mevbot.dex import raydium_cpmm as cpmm
-from mevbot.dex.base import DecodeError, QuoteError
 from mevbot.dex.swap_data import InstructionDataError, SwapKind
 from mevbot.sandbox.native import InstructionContext, ProgramError
 from mevbot.sandbox.programs.common import (
     check_threshold,
-    from_quote_error,
+    quote_errors,
+    read_pool,
     read_token_account,
-    require_owner,
+    read_trader_accounts,
     require_signer,
+    swap_direction,
     transfer,
     venue_error,
     write_data,
@@ -36,8 +37,6 @@ ERROR_CODES = {
     "InvalidVault": 6008, "InitLpAmountTooLess": 6009, "TransferFeeCalculateNotMatch": 6010,
     "MathOverflow": 6011, "InsufficientVault": 6012, "InvalidFeeModel": 6013, "NoFeeCollect": 6014,
 }  # fmt: skip
-_INSTRUCTION_FALLBACK_NOT_FOUND = 101  # Anchor InstructionFallbackNotFound
-_ACCOUNT_NOT_ENOUGH_KEYS = 3005  # Anchor AccountNotEnoughKeys
 
 
 def _error(name: str, detail: str = "") -> ProgramError:
@@ -54,29 +53,20 @@ class CpmmSwapProgram:
         try:
             args = cpmm.parse_swap(context.data)
         except InstructionDataError as exc:
-            raise ProgramError(
-                "InstructionFallbackNotFound", _INSTRUCTION_FALLBACK_NOT_FOUND, str(exc)
-            ) from None
+            raise _error("InstructionFallbackNotFound", str(exc)) from None
         if len(context.instruction.accounts) < cpmm.SWAP_OBSERVATION_STATE + 1:
-            raise ProgramError("AccountNotEnoughKeys", _ACCOUNT_NOT_ENOUGH_KEYS)
+            raise _error("AccountNotEnoughKeys")
         payer = require_signer(context, cpmm.SWAP_PAYER, _error("AccountNotSigner", "payer must sign"))
-        pool_key = context.key(cpmm.SWAP_POOL_STATE)
-        pool_account = require_owner(context, pool_key, cpmm.PROGRAM_ID, _error("AccountOwnedByWrongProgram"))
-        try:
-            pool = cpmm.VENUE.decode_pool(pool_key, bytes(pool_account.data), pool_account.owner)
-        except DecodeError as exc:
-            raise _error("AccountDiscriminatorMismatch", str(exc)) from None
+        pool: cpmm.CpmmPool = read_pool(
+            context, context.key(cpmm.SWAP_POOL_STATE), cpmm.VENUE, ERROR_CODES,
+            owner_error=_error("AccountOwnedByWrongProgram"), decode_error="AccountDiscriminatorMismatch",
+        )  # fmt: skip
         if context.key(cpmm.SWAP_AUTHORITY) != cpmm.AUTHORITY:
             raise _error("ConstraintSeeds", "authority")
         if context.key(cpmm.SWAP_AMM_CONFIG) != pool.amm_config:
             raise _error("ConstraintAddress", "amm_config")
         vaults = (context.key(cpmm.SWAP_INPUT_VAULT), context.key(cpmm.SWAP_OUTPUT_VAULT))
-        if vaults == (pool.token_0_vault, pool.token_1_vault):
-            a_to_b = True
-        elif vaults == (pool.token_1_vault, pool.token_0_vault):
-            a_to_b = False
-        else:
-            raise _error("InvalidVault")
+        a_to_b = swap_direction(vaults, pool.token_0_vault, pool.token_1_vault, _error("InvalidVault"))
         mint_in, mint_out = (pool.mint_a, pool.mint_b) if a_to_b else (pool.mint_b, pool.mint_a)
         if (context.key(cpmm.SWAP_INPUT_TOKEN_MINT), context.key(cpmm.SWAP_OUTPUT_TOKEN_MINT)) != (
             mint_in,
@@ -85,12 +75,14 @@ class CpmmSwapProgram:
             raise _error("ConstraintAddress", "token mints do not match the vaults")
         if pool.status & cpmm.STATUS_DISABLE_SWAP or context.clock.unix_timestamp < pool.open_time:
             raise _error("NotApproved", "swaps are disabled or the pool has not opened")
-        source = read_token_account(context, context.key(cpmm.SWAP_INPUT_TOKEN_ACCOUNT),
-                                    _error("ConstraintTokenMint", "input token account"))  # fmt: skip
-        destination = read_token_account(context, context.key(cpmm.SWAP_OUTPUT_TOKEN_ACCOUNT),
-                                         _error("ConstraintTokenMint", "output token account"))  # fmt: skip
-        if source.token.mint != mint_in or destination.token.mint != mint_out:
-            raise _error("ConstraintTokenMint", "user token accounts do not hold the swapped mints")
+        source, destination = read_trader_accounts(
+            context,
+            (context.key(cpmm.SWAP_INPUT_TOKEN_ACCOUNT), context.key(cpmm.SWAP_OUTPUT_TOKEN_ACCOUNT)),
+            (mint_in, mint_out),
+            (_error("ConstraintTokenMint", "input token account"),
+             _error("ConstraintTokenMint", "output token account")),
+            _error("ConstraintTokenMint", "user token accounts do not hold the swapped mints"),
+        )  # fmt: skip
         config_account = context.read(pool.amm_config)
         vault_in = read_token_account(context, vaults[0], _error("InvalidVault"))
         vault_out = read_token_account(context, vaults[1], _error("InvalidVault"))
@@ -101,14 +93,12 @@ class CpmmSwapProgram:
             vaults[0]: bytes(vault_in.account.data),
             vaults[1]: bytes(vault_out.account.data),
         }
-        try:
+        with quote_errors(ERROR_CODES):
             state = cpmm.VENUE.load(pool, accounts)
             if args.kind is SwapKind.EXACT_IN:
                 booked = cpmm.VENUE.swap_exact_in(state, args.amount, a_to_b)
             else:
                 booked = cpmm.VENUE.swap_exact_out(state, args.amount, a_to_b)
-        except QuoteError as exc:
-            raise from_quote_error(exc, ERROR_CODES) from None
         check_threshold(args, booked.amount_in, booked.amount_out, _error("ExceededSlippage"))
         transfer(context, source, vault_in, booked.amount_in, payer)
         transfer(context, vault_out, destination, booked.amount_out, cpmm.AUTHORITY)

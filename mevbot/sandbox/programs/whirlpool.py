@@ -17,14 +17,15 @@ import dataclasses
 from solders.pubkey import Pubkey
 
 from mevbot.dex import whirlpool as wp
-from mevbot.dex.base import DecodeError, QuoteError
+from mevbot.dex.base import DecodeError
 from mevbot.dex.swap_data import InstructionDataError, SwapArgs, SwapKind
 from mevbot.sandbox.native import InstructionContext, ProgramError
 from mevbot.sandbox.programs.common import (
     check_threshold,
-    from_quote_error,
+    quote_errors,
+    read_pool,
     read_token_account,
-    require_owner,
+    read_trader_accounts,
     require_signer,
     transfer,
     venue_error,
@@ -44,8 +45,6 @@ ERROR_CODES = {
     "RemainingAccountsDuplicatedAccountsType": 6053, "TooManySupplementalTickArrays": 6055,
     "DifferentWhirlpoolTickArrayAccount": 6056, "PartialFillError": 6057,
 }  # fmt: skip
-_INSTRUCTION_FALLBACK_NOT_FOUND = 101
-_ACCOUNT_NOT_ENOUGH_KEYS = 3005
 (_TOKEN_PROGRAM_A, _TOKEN_PROGRAM_B, _MEMO, _AUTHORITY, _WHIRLPOOL, _MINT_A, _MINT_B, _OWNER_A, _VAULT_A,
  _OWNER_B, _VAULT_B) = range(11)  # fmt: skip
 
@@ -62,48 +61,38 @@ class WhirlpoolSwapProgram:
 
     def execute(self, context: InstructionContext) -> list[str]:
         if context.data[:8] != wp.SWAP_V2_DISCRIMINATOR:
-            raise ProgramError("InstructionFallbackNotFound", _INSTRUCTION_FALLBACK_NOT_FOUND,
-                               "only swap_v2 is modelled")  # fmt: skip
+            raise _error("InstructionFallbackNotFound", "only swap_v2 is modelled")
         try:
             args = wp.parse_swap_v2_args(context.data)
             keys = wp.parse_swap_v2_accounts([ref.pubkey for ref in context.instruction.accounts])
             tick_array_keys = keys.tick_arrays(args)
         except InstructionDataError as exc:
             if len(context.instruction.accounts) < wp.SWAP_V2_ACCOUNTS_LEN:
-                raise ProgramError("AccountNotEnoughKeys", _ACCOUNT_NOT_ENOUGH_KEYS, str(exc)) from None
+                raise _error("AccountNotEnoughKeys", str(exc)) from None
             raise _error("RemainingAccountsInvalidSlice", str(exc)) from None
         authority = require_signer(context, _AUTHORITY, _error("AccountNotSigner", "token authority"))
-        pool_account = require_owner(
-            context, keys.whirlpool, wp.PROGRAM_ID, _error("AccountOwnedByWrongProgram")
-        )
-        try:
-            pool = wp.VENUE.decode_pool(keys.whirlpool, bytes(pool_account.data), pool_account.owner)
-        except QuoteError as exc:
-            raise from_quote_error(exc, ERROR_CODES) from None
-        except DecodeError as exc:
-            raise _error("AccountDiscriminatorMismatch", str(exc)) from None
+        pool: wp.WhirlpoolPool = read_pool(context, keys.whirlpool, wp.VENUE, ERROR_CODES,
+                                           owner_error=_error("AccountOwnedByWrongProgram"),
+                                           decode_error="AccountDiscriminatorMismatch")  # fmt: skip
         if (keys.token_mint_a, keys.token_mint_b) != (pool.mint_a, pool.mint_b):
             raise _error("ConstraintAddress", "token mints")
         if (keys.token_vault_a, keys.token_vault_b) != (pool.vault_a, pool.vault_b):
             raise _error("ConstraintAddress", "token vaults")
         if keys.oracle != wp.oracle_address(pool.address):
             raise _error("ConstraintSeeds", "oracle")
-        owner_a = read_token_account(
-            context, keys.token_owner_account_a, _error("ConstraintTokenMint", "account a")
+        owner_a, owner_b = read_trader_accounts(
+            context,
+            (keys.token_owner_account_a, keys.token_owner_account_b),
+            (pool.mint_a, pool.mint_b),
+            (_error("ConstraintTokenMint", "account a"), _error("ConstraintTokenMint", "account b")),
+            _error("ConstraintTokenMint", "owner token accounts do not hold the pool's mints"),
         )
-        owner_b = read_token_account(
-            context, keys.token_owner_account_b, _error("ConstraintTokenMint", "account b")
-        )
-        if owner_a.token.mint != pool.mint_a or owner_b.token.mint != pool.mint_b:
-            raise _error("ConstraintTokenMint", "owner token accounts do not hold the pool's mints")
         vault_a = read_token_account(context, pool.vault_a, _error("ConstraintAddress", "vault a"))
         vault_b = read_token_account(context, pool.vault_b, _error("ConstraintAddress", "vault b"))
         state = wp.WhirlpoolState.of(pool, self._tick_arrays(context, pool, tick_array_keys, args.a_to_b))
-        try:
+        with quote_errors(ERROR_CODES):
             result = wp.swap(state, args.amount, amount_specified_is_input=args.amount_specified_is_input,
                              a_to_b=args.a_to_b, sqrt_price_limit=args.sqrt_price_limit)  # fmt: skip
-        except QuoteError as exc:
-            raise from_quote_error(exc, ERROR_CODES) from None
         kind = SwapKind.EXACT_IN if args.amount_specified_is_input else SwapKind.EXACT_OUT
         guard = _error("AmountOutBelowMinimum" if kind is SwapKind.EXACT_IN else "AmountInAboveMaximum")
         check_threshold(SwapArgs(kind, args.amount, args.other_amount_threshold), result.amount_in,
