@@ -20,7 +20,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ from mevbot.ingest.pubsub import PubSubFeed
 from mevbot.ingest.rpc import RpcClient, RpcError
 from mevbot.market.model import MarketModel
 from mevbot.observe.metrics import serve_metrics
-from mevbot.observe.pnl import MetaError, realised_pnl
+from mevbot.observe.pnl import MetaError, realised_pnl, transaction_fee
 from mevbot.observe.recorder import Recorder, load_bandit_arms, load_risk_transitions, restore_bandit
 from mevbot.observe.store import Store, StoreWriter
 from mevbot.package.keys import TradingKey, load_keypair
@@ -98,7 +98,6 @@ class _InFlight:
     context: str
     region_arm: str
     signature: str
-    started: float = field(default_factory=time.monotonic)
 
 
 class Engine:
@@ -408,12 +407,13 @@ class Engine:
         result = await track(
             client, flight.bundle_id, deadline_s=self.config.jito.status_deadline_s, poll_s=0.05
         )
-        pnl = 0
+        pnl = fee = 0
         if result.outcome is Outcome.LANDED:
-            pnl = await self._landed_pnl(flight.signature)
-        self._finish(flight, result, pnl)
+            pnl, fee = await self._landed_books(flight.signature)
+        self._finish(flight, result, pnl, fee)
 
-    async def _landed_pnl(self, signature: str) -> int:
+    async def _landed_books(self, signature: str) -> tuple[int, int]:
+        """(realised PnL, transaction fee) from the landed transaction's meta."""
         for _ in range(20):
             try:
                 tx = await self.rpc.call(
@@ -424,14 +424,14 @@ class Engine:
                     ],
                 )
                 if tx is not None:
-                    return realised_pnl(tx, str(self.key.pubkey), str(NATIVE_MINT))
+                    return realised_pnl(tx, str(self.key.pubkey), str(NATIVE_MINT)), transaction_fee(tx)
             except (RpcError, MetaError) as exc:
                 log.warning("pnl of %s: %s", signature, exc)
             await asyncio.sleep(0.05)
         log.error("pnl of landed %s unknown: transaction not found", signature)
-        return 0
+        return 0, 0
 
-    def _finish(self, flight: _InFlight, result: TrackedResult, pnl: int) -> None:
+    def _finish(self, flight: _InFlight, result: TrackedResult, pnl: int, fee: int = 0) -> None:
         counters = self.telemetry.counters
         landed = result.outcome is Outcome.LANDED
         if landed:
@@ -446,7 +446,7 @@ class Engine:
         self.recorder.bundle_result(
             flight.bundle_id, time.time(), outcome=str(result.outcome), status=result.status,
             landed_slot=result.landed_slot, reason=result.reason, pnl_lamports=pnl, tip_paid=tip_paid,
-            fee_paid=0,
+            fee_paid=fee,
         )  # fmt: skip
         self._bandit(flight.context).update(flight.arm, landed=landed, net_profit=pnl)
         self.regions_bandit.update(flight.region_arm, landed=landed, net_profit=pnl)

@@ -60,6 +60,8 @@ async def test_run_lands_bundles_loses_some_and_pnl_matches_the_bank(tmp_path: P
             "SELECT count(*), coalesce(sum(pnl_lamports), 0) FROM bundle_results WHERE outcome = 'landed'"
         )[0]
         assert landed_rows == figures["landed"]
+        (fees,) = store.query("SELECT sum(fee_paid_lamports) FROM bundle_results WHERE outcome = 'landed'")[0]
+        assert int(fees) == 5_000 * landed_rows  # one signature each, no priority fee in this config
         (costs,) = store.query("SELECT coalesce(sum(lamports), 0) FROM costs")[0]
         assert int(pnl) == figures["pnl_lamports"] > 0
         assert int(pnl) - int(costs) == after - before  # trading PnL less lookup-table setup = the wallet's change

@@ -26,6 +26,14 @@ def realised_pnl(transaction: dict[str, Any], owner: str, mint: str) -> int:
     return lamports + tokens
 
 
+def transaction_fee(transaction: dict[str, Any]) -> int:
+    """The fee the transaction paid (base plus priority); already inside `realised_pnl`, booked apart."""
+    try:
+        return int(transaction["meta"]["fee"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MetaError(f"transaction meta lacks the fee ({type(exc).__name__})") from None
+
+
 def _owned(balances: list[dict[str, Any]], owner: str, mint: str) -> int:
     return sum(
         int(entry["uiTokenAmount"]["amount"]) for entry in balances if entry["owner"] == owner and entry["mint"] == mint
