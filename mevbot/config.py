@@ -114,6 +114,7 @@ class DecideConfig:
     max_failures_in_row: int = bounded(20, 1, None)
     max_tips_per_hour_lamports: int = bounded(10_000_000_000, 0, None)
     cooldown_s: float = bounded(60.0, 0.0, 86_400.0)
+    max_cooldowns_per_hour: int = bounded(3, 0, None)  # one more breach within the hour halts
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,10 @@ class _InFlight:
     context: str
     region_arm: str
     signature: str
+    pools: frozenset[Pubkey] = frozenset()
+    rivals: list[_InFlight] = field(default_factory=list)  # our other bundles on some of the same pools
+    landed: bool = False
+    resolved: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class Engine:
@@ -115,6 +119,7 @@ class Engine:
         self.current_slot = 0
         self._blockhash: Hash | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._flights: dict[str, _InFlight] = {}  # bundle id → what it trades, while its status is open
         self._opportunities: asyncio.Queue[tuple[Opportunity, int]] = asyncio.Queue(maxsize=64)
         self._coalescer = UpdateCoalescer()
         self._config_hash = hashlib.sha256(repr(config).encode()).hexdigest()[:16]
@@ -397,19 +402,25 @@ class Engine:
             return
         counters.bundles_sent += 1
         flight = _InFlight(report.bundle_id, seq, decision.tip_lamports, arm.name, context, region_arm.name,
-                           str(bundle.transactions[-1].signatures[0]))  # fmt: skip
+                           str(bundle.transactions[-1].signatures[0]), frozenset(h.pool for h in opportunity.hops))  # fmt: skip
         task = asyncio.create_task(self._follow(flight), name=f"track-{report.bundle_id[:8]}")
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
     async def _follow(self, flight: _InFlight) -> None:
+        self._take_off(flight)
         client = self.router.regions[0].client
-        result = await track(
-            client, flight.bundle_id, deadline_s=self.config.jito.status_deadline_s, poll_s=0.05
-        )
+        deadline_s = self.config.jito.status_deadline_s
+        result = await track(client, flight.bundle_id, deadline_s=deadline_s, poll_s=0.05)
+        flight.landed = result.outcome is Outcome.LANDED
+        flight.resolved.set()
         pnl = fee = 0
-        if result.outcome is Outcome.LANDED:
+        if flight.landed:
             pnl, fee = await self._landed_books(flight.signature)
+        elif flight.rivals:  # did one of ours take it? Each sets `resolved` before waiting: no cycle
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(deadline_s):
+                    await asyncio.gather(*(rival.resolved.wait() for rival in flight.rivals))
         self._finish(flight, result, pnl, fee)
 
     async def _landed_books(self, signature: str) -> tuple[int, int]:
@@ -431,7 +442,17 @@ class Engine:
         log.error("pnl of landed %s unknown: transaction not found", signature)
         return 0, 0
 
+    def _take_off(self, flight: _InFlight) -> None:
+        """Two bundles of ours on the same pools in flight at once: at most one lands, and when one
+        does, the other's loss says nothing about its tip, its region or the risk of trading."""
+        for other in self._flights.values():
+            if other.pools & flight.pools:
+                other.rivals.append(flight)
+                flight.rivals.append(other)
+        self._flights[flight.bundle_id] = flight
+
     def _finish(self, flight: _InFlight, result: TrackedResult, pnl: int, fee: int = 0) -> None:
+        self._flights.pop(flight.bundle_id, None)
         counters = self.telemetry.counters
         landed = result.outcome is Outcome.LANDED
         if landed:
@@ -448,7 +469,12 @@ class Engine:
             landed_slot=result.landed_slot, reason=result.reason, pnl_lamports=pnl, tip_paid=tip_paid,
             fee_paid=fee,
         )  # fmt: skip
-        self._bandit(flight.context).update(flight.arm, landed=landed, net_profit=pnl)
+        tips = self._bandit(flight.context)
+        if not landed and any(rival.landed for rival in flight.rivals):
+            counters.lost_to_self += 1
+            tips.update(flight.arm, landed=False, net_profit=0)  # a pull that moves no posterior
+            return
+        tips.update(flight.arm, landed=landed, net_profit=pnl, outbid=result.outcome is Outcome.LOST_AUCTION)
         self.regions_bandit.update(flight.region_arm, landed=landed, net_profit=pnl)
         self._risk_moved(self.risk.on_outcome(landed=landed, pnl=pnl, tip_paid=tip_paid, now=time.time()))
 
@@ -568,7 +594,8 @@ class Engine:
         decide_config = self.config.decide
         return RiskLimits(max_notional=decide_config.max_notional_lamports, max_daily_loss=decide_config.max_daily_loss_lamports,
                           max_failures_in_row=decide_config.max_failures_in_row, max_tips_per_hour=decide_config.max_tips_per_hour_lamports,
-                          cooldown_s=decide_config.cooldown_s, max_state_age_slots=decide_config.max_opportunity_age_slots)  # fmt: skip
+                          cooldown_s=decide_config.cooldown_s, max_cooldowns_per_hour=decide_config.max_cooldowns_per_hour,
+                          max_state_age_slots=decide_config.max_opportunity_age_slots)  # fmt: skip
 
     def _search_settings(self) -> SearchSettings:
         mints = self.endpoints.base_mints or tuple(

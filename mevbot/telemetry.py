@@ -53,6 +53,7 @@ class Counters:
     landed: int = 0
     lost: int = 0
     failed: int = 0
+    lost_to_self: int = 0  # of lost and failed: while another bundle of ours on the same pools landed
     pnl_lamports: int = 0
     tips_lamports: int = 0
     stage_restarts: int = 0

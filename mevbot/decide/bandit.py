@@ -8,6 +8,14 @@ faster than a Gaussian on raw profit (whose scale swings with each opportunity's
 plain Beta on "landed", does not drift to the largest tip, which lands most but keeps least. Regions
 have no payoff difference given a landing, so they are plain Beta-Bernoulli arms.
 
+Tip arms are ordered bids in one sealed-bid auction, so one result speaks for several arms: a bundle
+that landed at f would have landed at any larger f, and one outbid at f would have lost at any
+smaller f. An ordered bandit books those implied results too (pulls and rewards stay the real ones).
+Without this, every low arm must be lost on for real, many times, before the posterior lets it go;
+that exploration cost more than the bandit won against a fixed tip. A bundle that failed for a
+reason other than price (state moved, blockhash expired, dropped) says nothing about the tip and
+leaves the tip posterior alone.
+
 Exploration can be capped: when more than `max_explore_share` of pulls so far went to an arm other than
 the posterior-mean best, the greedy arm is played instead.
 """
@@ -46,6 +54,7 @@ class Bandit:
     max_explore_share: float = 1.0
     explored: int = 0
     rng: random.Random = field(default_factory=random.Random)
+    ordered: bool = False  # arms are bids from weakest to strongest (see the module docstring)
 
     def best(self) -> Arm:
         return max(self.arms, key=lambda arm: arm.mean * arm.payoff)
@@ -60,13 +69,25 @@ class Bandit:
             self.explored += 1
         return sampled
 
-    def update(self, arm_name: str, *, landed: bool, net_profit: int) -> Arm:
+    def update(self, arm_name: str, *, landed: bool, net_profit: int, outbid: bool = False) -> Arm:
+        """Book one finished bundle. `outbid`: it lost the auction on price."""
         arm = self.arm(arm_name)
         arm.pulls += 1
         arm.reward_sum += net_profit
+        if not self.ordered:
+            if landed and net_profit > 0:
+                arm.alpha += 1
+            else:
+                arm.beta += 1
+            return arm
+        index = self.arms.index(arm)
         if landed and net_profit > 0:
-            arm.alpha += 1
-        else:
+            for stronger in self.arms[index:]:
+                stronger.alpha += 1
+        elif outbid:
+            for weaker in self.arms[: index + 1]:
+                weaker.beta += 1
+        elif landed:  # landed at a loss: this tip was too high for this profit
             arm.beta += 1
         return arm
 
@@ -82,8 +103,8 @@ def tip_arm_name(fraction: float) -> str:
 
 
 def tip_bandit(context: str, fractions: Sequence[float], *, max_explore_share: float = 1.0, seed: int | None = None) -> Bandit:
-    arms = [Arm(tip_arm_name(f), payoff=1.0 - f) for f in fractions]
-    return Bandit(context, arms, max_explore_share, rng=random.Random(seed))
+    arms = [Arm(tip_arm_name(f), payoff=1.0 - f) for f in sorted(set(fractions))]
+    return Bandit(context, arms, max_explore_share, rng=random.Random(seed), ordered=True)
 
 
 def region_bandit(regions: Iterable[str], *, seed: int | None = None) -> Bandit:
@@ -95,7 +116,8 @@ def fraction_of(arm: Arm) -> float:
 
 
 def route_class(venues: Sequence[str]) -> str:
-    """Routes of one length share what they learn. Finer classes (venue pairs) split a few hundred
-    auctions an hour into contexts too thin to learn from; the competition a route meets depends
-    more on how many pools it locks than on which venues they are."""
-    return f"{len(venues)}-hop"
+    """Routes through the same venues, in any order, share what they learn. Auctions rank tip per
+    requested compute unit, and the units a route asks for are set by its venues (a Whirlpool swap
+    asks for three times a Raydium v4 one), so the share of profit that wins differs by venue mix,
+    not by order. Finer classes (each pool) would be too thin to learn from."""
+    return "+".join(sorted(venues))

@@ -1,7 +1,9 @@
 """The risk engine: explicit states, limits, and every transition recorded with its reason.
 
 ACTIVE trades. REDUCING takes no new exposure (a later inventory unwind may still trade) and returns to
-ACTIVE when its cooldown ends. HALTED sends nothing until an operator resumes it. Transitions are
+ACTIVE when its cooldown ends. HALTED sends nothing until an operator resumes it. A breach that would
+start yet another cooldown within the hour halts instead: a searcher that keeps losing bundles after
+every pause has something wrong that waiting will not fix. Transitions are
 returned as `RiskTransition` records; the store persists them and `RiskEngine.restore` replays them, so
 a HALTED daemon is still HALTED after a restart.
 """
@@ -27,6 +29,7 @@ class RiskLimits:
     max_failures_in_row: int = 10  # failed or reverted bundles
     max_tips_per_hour: int = 1_000_000_000
     cooldown_s: float = 60.0
+    max_cooldowns_per_hour: int = 3  # one more breach within the hour halts
     max_state_age_slots: int = 10  # quote state older than this many slots is stale
 
 
@@ -47,11 +50,14 @@ class RiskEngine:
     failures_in_row: int = 0
     _losses: deque[tuple[float, int]] = field(default_factory=deque)  # (at, realised pnl < 0)
     _tips: deque[tuple[float, int]] = field(default_factory=deque)
+    _cooldowns: deque[tuple[float, int]] = field(default_factory=deque)  # (at, 1) per REDUCING entered
 
     def restore(self, transitions: Iterable[RiskTransition]) -> None:
         """Replay persisted transitions; the last one decides the state."""
         for transition in transitions:
             self.state, self.reason, self.cooldown_until = transition.state, transition.reason, transition.until
+            if transition.state is RiskState.REDUCING:
+                self._cooldowns.append((transition.at, 1))
 
     def refresh(self, now: float) -> RiskTransition | None:
         """End a finished cooldown. Call once per loop iteration."""
@@ -100,6 +106,10 @@ class RiskEngine:
         return self._move(now, RiskState.ACTIVE, reason)
 
     def _cool_down(self, now: float, reason: str) -> RiskTransition:
+        earlier = self._window_sum(self._cooldowns, now, 3600.0)
+        if earlier >= self.limits.max_cooldowns_per_hour:
+            return self._move(now, RiskState.HALTED, f"{reason}, after {earlier} cooldowns within the hour")
+        self._cooldowns.append((now, 1))
         return self._move(now, RiskState.REDUCING, reason, until=now + self.limits.cooldown_s)
 
     def _move(self, now: float, state: RiskState, reason: str, until: float | None = None) -> RiskTransition:

@@ -21,7 +21,8 @@ def _play(bandit, rounds: int, competitor: float, rng: random.Random) -> None:  
         arm = bandit.choose()
         fraction = fraction_of(arm)
         landed = fraction > competitor + rng.gauss(0, 0.05)
-        bandit.update(arm.name, landed=landed, net_profit=round(100_000 * (1 - fraction)) if landed else -5_000)
+        bandit.update(arm.name, landed=landed, net_profit=round(100_000 * (1 - fraction)) if landed else 0,
+                      outbid=not landed)  # fmt: skip
 
 
 def test_converges_on_the_cheapest_tip_that_beats_the_competitor() -> None:
@@ -60,7 +61,8 @@ async def test_state_persists_and_reloads(tmp_path: Path) -> None:
         (a.name, a.alpha, a.beta, a.pulls) for a in bandit.arms
     ]
     assert fresh.arms[5].pulls == 0 and fresh.explored == bandit.explored
-    assert route_class(["whirlpool", "raydium_amm_v4", "raydium_cpmm"]) == "3-hop"
+    assert route_class(["whirlpool", "raydium_amm_v4", "whirlpool"]) == "raydium_amm_v4+whirlpool+whirlpool"
+    assert route_class(["whirlpool", "raydium_cpmm"]) == route_class(["raydium_cpmm", "whirlpool"])
 
     result = CliRunner().invoke(app, ["bandit", "--db", str(tmp_path / "b.duckdb")])
     assert result.exit_code == 0, result.stderr

@@ -86,3 +86,30 @@ def test_policy_sends_only_with_enough_net_profit() -> None:
     halted.halt("test", 0.0)
     refused = decide(_opportunity(), profit_lamports=100_000, policy=policy, risk=halted, state_age_slots=0, now=0)
     assert not refused.send and refused.reason.startswith("halted")
+
+
+def test_breaching_again_after_the_cooldowns_of_the_hour_halts_and_stays_halted() -> None:
+    limits = RiskLimits(max_failures_in_row=2, cooldown_s=10.0, max_cooldowns_per_hour=2)
+    risk = RiskEngine(limits)
+    transitions = []
+    now = 0.0
+    for _ in range(3):
+        for _ in range(2):
+            now += 1.0
+            transitions.append(risk.on_outcome(landed=False, pnl=0, tip_paid=0, now=now))
+        now += 10.0
+        transitions.append(risk.refresh(now))
+    moves = [t for t in transitions if t is not None]
+    assert [t.state for t in moves] == [RiskState.REDUCING, RiskState.ACTIVE] * 2 + [RiskState.HALTED]
+    assert "after 2 cooldowns within the hour" in risk.reason
+    assert risk.refresh(now + 10_000) is None and risk.state is RiskState.HALTED
+    reborn = RiskEngine(limits)
+    reborn.restore(moves)
+    assert reborn.state is RiskState.HALTED
+
+
+def test_cooldowns_older_than_an_hour_do_not_count_towards_a_halt() -> None:
+    risk = RiskEngine(RiskLimits(max_failures_in_row=1, cooldown_s=1.0, max_cooldowns_per_hour=1))
+    assert risk.on_outcome(landed=False, pnl=0, tip_paid=0, now=0.0).state is RiskState.REDUCING
+    risk.refresh(2.0)
+    assert risk.on_outcome(landed=False, pnl=0, tip_paid=0, now=4_000.0).state is RiskState.REDUCING
