@@ -349,7 +349,7 @@ class Engine:
         venues = [hop.venue for hop in opportunity.hops]
         context = route_class(venues)
         bandit = self._bandit(context)
-        arm = bandit.choose()
+        arm = bandit.choose(stake=opportunity.profit)
         region_arm = self.regions_bandit.choose()
         states = [(self.model.venue(h.pool_id), self.model.state(h.pool_id)) for h in opportunity.hops]
         replay = replay_route(opportunity, states)

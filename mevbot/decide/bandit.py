@@ -16,8 +16,14 @@ that exploration cost more than the bandit won against a fixed tip. A bundle tha
 reason other than price (state moved, blockhash expired, dropped) says nothing about the tip and
 leaves the tip posterior alone.
 
-Exploration can be capped: when more than `max_explore_share` of pulls so far went to an arm other than
-the posterior-mean best, the greedy arm is played instead.
+Exploration costs what the lost opportunity was worth, while what it teaches does not depend on the
+size, so the bandit explores only on opportunities no larger than the typical one (a running median
+of the stakes it has seen) and plays the posterior-mean best on the larger ones. Tip arms start from
+the prior that a bid of f lands a share f of the time (what a rival bidding a uniform share would
+allow), worth `PRIOR_WEIGHT` observations: a flat prior would favour the lowest tips, which keep the
+most if they land, and the first opportunities after a start, often the largest, would go to
+lowball bids. Exploration can also be capped: when more than `max_explore_share` of pulls so far went
+to an arm other than the posterior-mean best, the greedy arm is played instead.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+
+PRIOR_WEIGHT = 8.0
+STAKE_STEP = 1.05  # the running median moves by this factor per stake seen
 
 
 @dataclass
@@ -55,19 +64,31 @@ class Bandit:
     explored: int = 0
     rng: random.Random = field(default_factory=random.Random)
     ordered: bool = False  # arms are bids from weakest to strongest (see the module docstring)
+    typical_stake: float | None = None  # running median of the stakes `choose` was given
 
     def best(self) -> Arm:
         return max(self.arms, key=lambda arm: arm.mean * arm.payoff)
 
-    def choose(self) -> Arm:
+    def choose(self, stake: float | None = None) -> Arm:
+        """An arm for one opportunity worth `stake` (None: every pull may explore)."""
         sampled = max(self.arms, key=lambda arm: self.rng.betavariate(arm.alpha, arm.beta) * arm.payoff)
         greedy = self.best()
+        if stake is not None and self._high_stakes(stake):
+            return greedy
         if sampled is not greedy:
             total = sum(arm.pulls for arm in self.arms)
             if total and (self.explored + 1) / (total + 1) > self.max_explore_share:
                 return greedy
             self.explored += 1
         return sampled
+
+    def _high_stakes(self, stake: float) -> bool:
+        typical = self.typical_stake
+        if typical is None:  # nothing to compare with yet: do not gamble the first one
+            self.typical_stake = float(stake)
+            return True
+        self.typical_stake = typical * STAKE_STEP if stake > typical else typical / STAKE_STEP
+        return stake > typical
 
     def update(self, arm_name: str, *, landed: bool, net_profit: int, outbid: bool = False) -> Arm:
         """Book one finished bundle. `outbid`: it lost the auction on price."""
@@ -103,7 +124,8 @@ def tip_arm_name(fraction: float) -> str:
 
 
 def tip_bandit(context: str, fractions: Sequence[float], *, max_explore_share: float = 1.0, seed: int | None = None) -> Bandit:
-    arms = [Arm(tip_arm_name(f), payoff=1.0 - f) for f in sorted(set(fractions))]
+    arms = [Arm(tip_arm_name(f), payoff=1.0 - f, alpha=1.0 + PRIOR_WEIGHT * f, beta=1.0 + PRIOR_WEIGHT * (1.0 - f))
+            for f in sorted(set(fractions))]  # fmt: skip
     return Bandit(context, arms, max_explore_share, rng=random.Random(seed), ordered=True)
 
 

@@ -67,3 +67,38 @@ async def test_state_persists_and_reloads(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["bandit", "--db", str(tmp_path / "b.duckdb")])
     assert result.exit_code == 0, result.stderr
     assert "tip=0.50" in result.stdout and "best" in result.stdout and "region=ny" in result.stdout
+
+
+def test_an_auction_result_is_booked_on_every_arm_it_implies() -> None:
+    bandit = tip_bandit("x", [0.9, 0.1, 0.5], seed=1)  # kept sorted: weakest bid first
+    assert [arm.name for arm in bandit.arms] == ["tip=0.10", "tip=0.50", "tip=0.90"]
+    prior = [(a.alpha, a.beta) for a in bandit.arms]
+    assert [round(a / (a + b), 2) for a, b in prior] == [0.18, 0.5, 0.82]  # lands about as often as it bids
+
+    def booked() -> list[tuple[float, float, int]]:
+        return [(a.alpha - p[0], a.beta - p[1], a.pulls) for a, p in zip(bandit.arms, prior, strict=True)]
+
+    bandit.update("tip=0.50", landed=True, net_profit=50)  # 0.9 would have landed too
+    assert booked() == [(0, 0, 0), (1, 0, 1), (1, 0, 0)]
+    bandit.update("tip=0.50", landed=False, net_profit=0, outbid=True)  # 0.1 would have lost too
+    assert booked() == [(0, 1, 0), (1, 1, 2), (1, 0, 0)]
+    bandit.update("tip=0.90", landed=False, net_profit=0)  # failed for another reason: no evidence
+    assert booked() == [(0, 1, 0), (1, 1, 2), (1, 0, 1)]
+    assert bandit.arm("tip=0.50").reward_sum == 50
+
+
+def test_large_opportunities_are_not_explored_on() -> None:
+    bandit = tip_bandit("x", FRACTIONS, seed=2)
+    greedy = bandit.best()
+    assert greedy.name == "tip=0.50"  # the prior's best before any evidence
+    assert bandit.choose(stake=10_000) is greedy  # the first: nothing to compare it with
+    for _ in range(50):
+        bandit.choose(stake=10_000)
+    assert all(bandit.choose(stake=10**9) is greedy for _ in range(100))
+    assert len({bandit.choose(stake=1).name for _ in range(100)}) > 1  # small ones still explore
+
+
+def test_regions_are_independent_arms() -> None:
+    regions = region_bandit(["ny", "frankfurt"], seed=1)
+    regions.update("region=ny", landed=False, net_profit=0)
+    assert [(a.alpha, a.beta) for a in regions.arms] == [(1, 2), (1, 1)]
