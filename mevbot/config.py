@@ -115,6 +115,8 @@ class DecideConfig:
     max_tips_per_hour_lamports: int = bounded(10_000_000_000, 0, None)
     cooldown_s: float = bounded(60.0, 0.0, 86_400.0)
     max_cooldowns_per_hour: int = bounded(3, 0, None)  # one more breach within the hour halts
+    # mint (or "default" for any other) → the most the wallet may hold, raw units; cycles hold none
+    max_inventory: Mapping[str, int] = field(default_factory=dict, metadata={"min": 0, "max": None})
 
 
 @dataclass(frozen=True)

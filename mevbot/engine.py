@@ -43,8 +43,14 @@ from mevbot.ingest.pubsub import PubSubFeed
 from mevbot.ingest.rpc import RpcClient, RpcError
 from mevbot.market.model import MarketModel
 from mevbot.observe.metrics import serve_metrics
-from mevbot.observe.pnl import MetaError, realised_pnl, transaction_fee
-from mevbot.observe.recorder import Recorder, load_bandit_arms, load_risk_transitions, restore_bandit
+from mevbot.observe.pnl import MetaError, realised_pnl, token_balances, transaction_fee
+from mevbot.observe.recorder import (
+    Recorder,
+    load_bandit_arms,
+    load_holdings,
+    load_risk_transitions,
+    restore_bandit,
+)
 from mevbot.observe.store import Store, StoreWriter
 from mevbot.package.keys import TradingKey, load_keypair
 from mevbot.package.route import RouteBuilder, market_accounts
@@ -134,6 +140,7 @@ class Engine:
         self.recorder = Recorder(store, self.writer)
         self.risk = RiskEngine(self._risk_limits())
         self.risk.restore(load_risk_transitions(store))
+        self.risk.inventory.update(load_holdings(store))
         self._risk_moved(None)
         self._saved_bandits = load_bandit_arms(store)
         self._bandits: dict[str, Bandit] = {}
@@ -415,16 +422,18 @@ class Engine:
         flight.landed = result.outcome is Outcome.LANDED
         flight.resolved.set()
         pnl = fee = 0
+        holdings: dict[str, int] = {}
         if flight.landed:
-            pnl, fee = await self._landed_books(flight.signature)
+            pnl, fee, holdings = await self._landed_books(flight.signature)
         elif flight.rivals:  # did one of ours take it? Each sets `resolved` before waiting: no cycle
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(deadline_s):
                     await asyncio.gather(*(rival.resolved.wait() for rival in flight.rivals))
         self._finish(flight, result, pnl, fee)
+        self._book_holdings(holdings, result.landed_slot)
 
-    async def _landed_books(self, signature: str) -> tuple[int, int]:
-        """(realised PnL, transaction fee) from the landed transaction's meta."""
+    async def _landed_books(self, signature: str) -> tuple[int, int, dict[str, int]]:
+        """(realised PnL, transaction fee, token holdings after it) from the landed transaction's meta."""
         for _ in range(20):
             try:
                 tx = await self.rpc.call(
@@ -435,12 +444,22 @@ class Engine:
                     ],
                 )
                 if tx is not None:
-                    return realised_pnl(tx, str(self.key.pubkey), str(NATIVE_MINT)), transaction_fee(tx)
+                    owner = str(self.key.pubkey)
+                    return realised_pnl(tx, owner, str(NATIVE_MINT)), transaction_fee(tx), token_balances(tx, owner)
             except (RpcError, MetaError) as exc:
                 log.warning("pnl of %s: %s", signature, exc)
             await asyncio.sleep(0.05)
         log.error("pnl of landed %s unknown: transaction not found", signature)
-        return 0, 0
+        return 0, 0, {}
+
+    def _book_holdings(self, holdings: dict[str, int], slot: int | None) -> None:
+        """Record what the wallet now holds of each token the trade touched, and check the inventory
+        limits (wrapped SOL is the start token, not inventory)."""
+        now = time.time()
+        for mint, amount in holdings.items():
+            if mint != str(NATIVE_MINT):
+                self.recorder.holding(mint, amount, slot or self.current_slot, now)
+                self._risk_moved(self.risk.on_inventory(mint, amount, now))
 
     def _take_off(self, flight: _InFlight) -> None:
         """Two bundles of ours on the same pools in flight at once: at most one lands, and when one
@@ -558,10 +577,10 @@ class Engine:
             name, value = args.get("name"), args.get("value")
             if (
                 not isinstance(name, str)
-                or not hasattr(self.risk.limits, name)
+                or not isinstance(getattr(self.risk.limits, name, None), int | float)
                 or not isinstance(value, int | float)
             ):
-                return f"set-limit needs name (one of the risk limits) and a numeric value, got {args}"
+                return f"set-limit needs name (one of the numeric risk limits) and a numeric value, got {args}"
             self.risk.limits = replace(
                 self.risk.limits, **{name: type(getattr(self.risk.limits, name))(value)}
             )
@@ -595,7 +614,8 @@ class Engine:
         return RiskLimits(max_notional=decide_config.max_notional_lamports, max_daily_loss=decide_config.max_daily_loss_lamports,
                           max_failures_in_row=decide_config.max_failures_in_row, max_tips_per_hour=decide_config.max_tips_per_hour_lamports,
                           cooldown_s=decide_config.cooldown_s, max_cooldowns_per_hour=decide_config.max_cooldowns_per_hour,
-                          max_state_age_slots=decide_config.max_opportunity_age_slots)  # fmt: skip
+                          max_state_age_slots=decide_config.max_opportunity_age_slots,
+                          max_inventory=dict(decide_config.max_inventory))  # fmt: skip
 
     def _search_settings(self) -> SearchSettings:
         mints = self.endpoints.base_mints or tuple(

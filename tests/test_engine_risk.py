@@ -8,12 +8,15 @@ the hour run out, and the next breach halts.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from mevbot.config import parse_config
+from mevbot.decide.risk import RiskState
 from mevbot.dex.spl_token import NATIVE_MINT
 from mevbot.engine import EXIT_OK, Endpoints, Engine
 from mevbot.observe.store import Store
+from mevbot.package.keys import TradingKey
 from mevbot.sandbox.cluster import start_sandbox
 from mevbot.sandbox.competitors import CompetitorSettings
 from mevbot.sandbox.settings import settings_from_config
@@ -60,3 +63,33 @@ async def test_losing_bundles_halt_trading_and_a_restart_stays_halted(tmp_path: 
         assert refused_after >= second.figures["decisions"] > 0
     finally:
         store.close()
+
+
+async def test_a_restart_reads_the_inventory_back_and_keeps_reducing_while_it_is_over(tmp_path: Path) -> None:
+    db = tmp_path / "inventory.duckdb"
+    usdc = "EPjFWJd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
+
+    def engine(limit: int) -> Engine:
+        config = parse_config({"storage": {"db_path": str(db)}, "decide": {"max_inventory": {usdc: limit}}})
+        return Engine(config, Endpoints((), (), (), tmp_path / "unused.json"))
+
+    before = engine(limit=5)
+    before.open_state(Store(db), TradingKey.generate())
+    before._book_holdings({usdc: 9, str(NATIVE_MINT): 10**9}, slot=7)
+    await before.writer.stop()
+    before.writer.store.close()
+    assert before.risk.state is RiskState.REDUCING
+
+    still_over = engine(limit=5)
+    still_over.open_state(Store(db), TradingKey.generate())
+    assert still_over.risk.inventory == {usdc: 9}  # wrapped SOL is the start token, not inventory
+    assert still_over.risk.refresh(time.time()) is None and still_over.risk.state is RiskState.REDUCING
+    await still_over.writer.stop()
+    still_over.writer.store.close()
+
+    raised = engine(limit=10)  # the operator raised the limit in the config
+    raised.open_state(Store(db), TradingKey.generate())
+    moved = raised.risk.refresh(time.time())
+    assert moved is not None and moved.state is RiskState.ACTIVE
+    await raised.writer.stop()
+    raised.writer.store.close()

@@ -3,7 +3,8 @@
 ACTIVE trades. REDUCING takes no new exposure (a later inventory unwind may still trade) and returns to
 ACTIVE when its cooldown ends. HALTED sends nothing until an operator resumes it. A breach that would
 start yet another cooldown within the hour halts instead: a searcher that keeps losing bundles after
-every pause has something wrong that waiting will not fix. Transitions are
+every pause has something wrong that waiting will not fix. Holding more of a token than its inventory
+limit is REDUCING until the holding is back within the limit. Transitions are
 returned as `RiskTransition` records; the store persists them and `RiskEngine.restore` replays them, so
 a HALTED daemon is still HALTED after a restart.
 """
@@ -11,7 +12,7 @@ a HALTED daemon is still HALTED after a restart.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -30,6 +31,7 @@ class RiskLimits:
     max_tips_per_hour: int = 1_000_000_000
     cooldown_s: float = 60.0
     max_cooldowns_per_hour: int = 3  # one more breach within the hour halts
+    max_inventory: Mapping[str, int] = field(default_factory=dict)  # mint (or "default") → raw units
     max_state_age_slots: int = 10  # quote state older than this many slots is stale
 
 
@@ -51,6 +53,7 @@ class RiskEngine:
     _losses: deque[tuple[float, int]] = field(default_factory=deque)  # (at, realised pnl < 0)
     _tips: deque[tuple[float, int]] = field(default_factory=deque)
     _cooldowns: deque[tuple[float, int]] = field(default_factory=deque)  # (at, 1) per REDUCING entered
+    inventory: dict[str, int] = field(default_factory=dict)  # mint → what the wallet holds, raw units
 
     def restore(self, transitions: Iterable[RiskTransition]) -> None:
         """Replay persisted transitions; the last one decides the state."""
@@ -60,9 +63,31 @@ class RiskEngine:
                 self._cooldowns.append((transition.at, 1))
 
     def refresh(self, now: float) -> RiskTransition | None:
-        """End a finished cooldown. Call once per loop iteration."""
-        if self.state is RiskState.REDUCING and self.cooldown_until is not None and now >= self.cooldown_until:
+        """End a finished cooldown, or an inventory breach that is over. Call once per loop iteration."""
+        if self.state is not RiskState.REDUCING:
+            return None
+        if self.cooldown_until is None:
+            if self.over_inventory() is None:
+                return self._move(now, RiskState.ACTIVE, "inventory within limits")
+        elif now >= self.cooldown_until:
             return self._move(now, RiskState.ACTIVE, "cooldown over")
+        return None
+
+    def on_inventory(self, mint: str, amount: int, now: float) -> RiskTransition | None:
+        """Book what the wallet now holds of `mint`; over its limit, take no new exposure."""
+        self.inventory[mint] = amount
+        if self.state is RiskState.ACTIVE and (over := self.over_inventory()) is not None:
+            return self._move(now, RiskState.REDUCING, over)
+        return None
+
+    def over_inventory(self) -> str | None:
+        """Why the holdings are over a limit, or None."""
+        limits = self.limits.max_inventory
+        default = limits.get("default")
+        for mint, amount in self.inventory.items():
+            limit = limits.get(mint, default)
+            if limit is not None and amount > limit:
+                return f"inventory of {mint} {amount} > limit {limit}"
         return None
 
     def check(self, *, notional: int, tip: int, state_age_slots: int, now: float) -> str | None:

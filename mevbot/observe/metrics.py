@@ -80,6 +80,7 @@ COUNTERS: Mapping[str, tuple[str, Mapping[str, str]]] = {
     "landed": ("mevbot_bundle_outcomes", {"outcome": "landed"}),
     "lost": ("mevbot_bundle_outcomes", {"outcome": "lost"}),
     "failed": ("mevbot_bundle_outcomes", {"outcome": "failed"}),
+    "lost_to_self": ("mevbot_bundles_lost_to_self", {}),
     "tips_lamports": ("mevbot_tips_lamports", {}),
     "stage_restarts": ("mevbot_stage_restarts", {}),
 }
@@ -96,6 +97,7 @@ HELP = {
     "mevbot_rejected_by_simulation": "Bundles the packager refused to build.",
     "mevbot_bundles": "Bundles built, by what happened to them: sent, dry_run (recorded only), send_failed.",
     "mevbot_bundle_outcomes": "Resolved bundles by outcome.",
+    "mevbot_bundles_lost_to_self": "Lost or failed bundles while another of ours on the same pools landed.",
     "mevbot_tips_lamports": "Tips paid by landed bundles, in lamports.",
     "mevbot_stage_restarts": "Pipeline stages restarted after a failure.",
     "mevbot_slot": "Highest slot seen.",

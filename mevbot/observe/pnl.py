@@ -26,6 +26,16 @@ def realised_pnl(transaction: dict[str, Any], owner: str, mint: str) -> int:
     return lamports + tokens
 
 
+def token_balances(transaction: dict[str, Any], owner: str) -> dict[str, int]:
+    """The owner's balance of each mint the transaction touched, after it (0 for a closed account)."""
+    try:
+        meta = transaction["meta"]
+        mints = {e["mint"] for e in (*meta["preTokenBalances"], *meta["postTokenBalances"]) if e["owner"] == owner}
+        return {mint: _owned(meta["postTokenBalances"], owner, mint) for mint in mints}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MetaError(f"transaction meta lacks token balances ({type(exc).__name__}: {exc})") from None
+
+
 def transaction_fee(transaction: dict[str, Any]) -> int:
     """The fee the transaction paid (base plus priority); already inside `realised_pnl`, booked apart."""
     try:

@@ -145,6 +145,9 @@ class Recorder:
         """Spending outside bundles (lookup-table rent and fees), so the books add up to the wallet."""
         self.writer.put("costs", (ts, kind, lamports, detail))
 
+    def holding(self, mint: str, amount: int, slot: int, ts: float) -> None:
+        self.writer.put("balances", (ts, slot, mint, amount))
+
     def risk(self, transition: RiskTransition) -> None:
         self.writer.put(
             "risk_transitions", (transition.at, str(transition.state), transition.reason, transition.until)
@@ -183,6 +186,12 @@ def restore_bandit(bandit: Bandit, saved: dict[str, tuple[list[Arm], int]]) -> N
     by_name = {arm.name: arm for arm in arms}
     bandit.arms = [by_name.get(arm.name, arm) for arm in bandit.arms]
     bandit.explored = explored
+
+
+def load_holdings(store: Store) -> dict[str, int]:
+    """The last recorded holding of each token: the inventory a restart starts from."""
+    rows = store.query("SELECT mint, amount FROM balances QUALIFY row_number() OVER (PARTITION BY mint ORDER BY ts DESC) = 1")
+    return {mint: int(amount) for mint, amount in rows}
 
 
 def load_risk_transitions(store: Store) -> list[RiskTransition]:

@@ -113,3 +113,20 @@ def test_cooldowns_older_than_an_hour_do_not_count_towards_a_halt() -> None:
     assert risk.on_outcome(landed=False, pnl=0, tip_paid=0, now=0.0).state is RiskState.REDUCING
     risk.refresh(2.0)
     assert risk.on_outcome(landed=False, pnl=0, tip_paid=0, now=4_000.0).state is RiskState.REDUCING
+
+
+def test_inventory_over_its_limit_reduces_until_it_is_back_within() -> None:
+    risk = RiskEngine(RiskLimits(max_inventory={"USDC": 5_000_000, "default": 0}))
+    assert risk.on_inventory("USDC", 4_000_000, now=1.0) is None
+    moved = risk.on_inventory("BONK", 7, now=2.0)  # unlisted: the default limit
+    assert moved is not None and moved.state is RiskState.REDUCING and moved.until is None
+    assert risk.reason == "inventory of BONK 7 > limit 0"
+    assert risk.check(notional=1, tip=1, state_age_slots=0, now=3.0).startswith("reducing")
+    assert risk.refresh(1e9) is None  # no cooldown ends it: only the holding coming back
+    assert risk.on_inventory("BONK", 0, now=4.0) is None
+    assert risk.refresh(5.0).reason == "inventory within limits" and risk.state is RiskState.ACTIVE
+
+
+def test_no_inventory_limit_unless_configured() -> None:
+    risk = RiskEngine(RiskLimits(max_inventory={"USDC": 10}))
+    assert risk.on_inventory("BONK", 10**12, now=1.0) is None and risk.state is RiskState.ACTIVE
