@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -359,7 +358,7 @@ class Engine:
         arm = bandit.choose(stake=opportunity.profit)
         region_arm = self.regions_bandit.choose()
         states = [(self.model.venue(h.pool_id), self.model.state(h.pool_id)) for h in opportunity.hops]
-        replay = replay_route(opportunity, states)
+        replay = replay_route(opportunity, states, quoted_states=self.search.quoted_states(opportunity))
         decision = decide(
             opportunity, profit_lamports=0 if isinstance(replay, Rejection) else replay.profit, policy=self._policy(),
             risk=self.risk, state_age_slots=self.current_slot - opportunity.slot, now=now,
@@ -382,9 +381,12 @@ class Engine:
         if not decision.send:
             counters.refused += 1
             return
+        # Routes spread over the tip accounts, and each keeps its own: the builder then re-signs the
+        # message it compiled for the route before instead of compiling another one.
+        tip_account = self.tip_accounts[opportunity.hops[0].pool_id % len(self.tip_accounts)]
         try:
             bundle = self.builder.bundle(
-                opportunity, payer=self.key, blockhash=self._blockhash, tip_account=random.choice(self.tip_accounts),
+                opportunity, payer=self.key, blockhash=self._blockhash, tip_account=tip_account,
                 tip_lamports=decision.tip_lamports, compute_unit_price=self.config.decide.priority_fee_micro_lamports,
             )  # fmt: skip
         except PackageError as exc:
@@ -395,7 +397,7 @@ class Engine:
         self.telemetry.latency["update_to_bundle"].since(arrived_ns)
         if self.dry_run:
             counters.bundles_dry_run += 1
-            self.recorder.bundle_sent(bundle.bundle_id, seq, now, regions=[], refused=[], tip_lamports=decision.tip_lamports,
+            self.recorder.bundle_sent(bundle, seq, now, regions=[], refused=[], tip_lamports=decision.tip_lamports,
                                       dry_run=True)  # fmt: skip
             return
         report = await self.router.send_bundle(bundle.encoded())

@@ -18,7 +18,15 @@ from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
 from mevbot.dex import spl_token
-from mevbot.dex.base import Quote, QuoteError, WrongAccountType, check_account, pack_fields, unpack_fields
+from mevbot.dex.base import (
+    Quote,
+    QuoteError,
+    WrongAccountType,
+    check_account,
+    pack_fields,
+    positional_constructor,
+    unpack_fields,
+)
 from mevbot.dex.intmath import (
     ceil_div,
     check_source_balance,
@@ -253,13 +261,7 @@ class RaydiumAmmV4:
         """
         coin = spl_token.token_amount(accounts[pool.coin_vault])
         pc = spl_token.token_amount(accounts[pool.pc_vault])
-        return AmmV4State(
-            pool=pool,
-            coin_vault_amount=coin,
-            pc_vault_amount=pc,
-            reserve_coin=net_of_owed(coin, pool.need_take_pnl_coin, "CheckedSubOverflow", "coin vault"),
-            reserve_pc=net_of_owed(pc, pool.need_take_pnl_pc, "CheckedSubOverflow", "pc vault"),
-        )
+        return state_of(pool, coin, pc)
 
     def quote_exact_in(self, state: AmmV4State, amount_in: int, a_to_b: bool) -> Quote:
         return _quote(swap_base_in, state, amount_in, a_to_b)
@@ -274,6 +276,21 @@ class RaydiumAmmV4:
         """SwapBaseInV2. `a_to_b` is not encoded: the program reads the direction from the mints of
         the user's accounts, so it only has to agree with `source`."""
         return swap_base_in_v2(pool, source, destination, owner, amount_in, minimum_out)
+
+
+_build_state = positional_constructor(AmmV4State)
+
+
+def state_of(pool: AmmV4Pool, coin_vault_amount: int, pc_vault_amount: int) -> AmmV4State:
+    """The state `load` gives for these vault balances; the market calls it directly when only one
+    account changed and the other balance is already known."""
+    return _build_state(
+        pool,
+        coin_vault_amount,
+        pc_vault_amount,
+        net_of_owed(coin_vault_amount, pool.need_take_pnl_coin, "CheckedSubOverflow", "coin vault"),
+        net_of_owed(pc_vault_amount, pool.need_take_pnl_pc, "CheckedSubOverflow", "pc vault"),
+    )
 
 
 def _sides(state: AmmV4State, a_to_b: bool) -> tuple[int, int, int]:

@@ -27,6 +27,7 @@ from mevbot.dex.base import (
     anchor_discriminator,
     check_account,
     pack_fields,
+    positional_constructor,
     unpack_fields,
 )
 from mevbot.dex.intmath import (
@@ -484,6 +485,58 @@ def _has_transfer_fee(vault: bytes) -> bool:
     return False
 
 
+def refuse_transfer_fee(pool: CpmmPool, vault: bytes, which: str) -> None:
+    """Raise UnsupportedPool when the `which` vault's mint charges a Token-2022 transfer fee (not modelled)."""
+    if _has_transfer_fee(vault):
+        raise UnsupportedPool(f"{pool.address}: {which} has a Token-2022 transfer fee")
+
+
+def state_of(pool: CpmmPool, config: CpmmConfig, amount_0: int, amount_1: int) -> CpmmState:
+    """The state `load` gives once the config is decoded and the vaults are read; the market calls
+    it directly when a pool account changed and its config and vault balances are already known."""
+    reserve_0, reserve_1 = _reserves(pool, amount_0, amount_1)
+    return CpmmState(
+        pool=pool,
+        config=config,
+        vault_0_amount=amount_0,
+        vault_1_amount=amount_1,
+        reserve_0=reserve_0,
+        reserve_1=reserve_1,
+        rates=FeeRates(
+            trade_fee_rate=config.trade_fee_rate,
+            protocol_fee_rate=config.protocol_fee_rate,
+            fund_fee_rate=config.fund_fee_rate,
+            creator_fee_rate=config.creator_fee_rate if pool.enable_creator_fee else 0,
+        ),
+        creator_fee_on_input_a_to_b=creator_fee_on_input(pool.creator_fee_on, zero_for_one=True),
+        creator_fee_on_input_b_to_a=creator_fee_on_input(pool.creator_fee_on, zero_for_one=False),
+    )
+
+
+_build_state = positional_constructor(CpmmState)
+
+
+def with_vault_amounts(state: CpmmState, amount_0: int, amount_1: int) -> CpmmState:
+    """What `load` gives when only a vault balance changed: pool, config, rates and fee sides stay."""
+    reserve_0, reserve_1 = _reserves(state.pool, amount_0, amount_1)
+    return _build_state(
+        state.pool, state.config, amount_0, amount_1, reserve_0, reserve_1, state.rates,
+        state.creator_fee_on_input_a_to_b, state.creator_fee_on_input_b_to_a,
+    )  # fmt: skip
+
+
+def _reserves(pool: CpmmPool, amount_0: int, amount_1: int) -> tuple[int, int]:
+    """The vault balances net of the fees the pool owes out of them (`vault_amount_without_fee`)."""
+    owed_0 = pool.protocol_fees_token_0 + pool.fund_fees_token_0 + pool.creator_fees_token_0
+    owed_1 = pool.protocol_fees_token_1 + pool.fund_fees_token_1 + pool.creator_fees_token_1
+    if max(owed_0, owed_1) > U64_MAX:
+        raise QuoteError("MathOverflow", f"{pool.address}: owed fees overflow u64")
+    return (
+        net_of_owed(amount_0, owed_0, "InsufficientVault", "token 0 vault"),
+        net_of_owed(amount_1, owed_1, "InsufficientVault", "token 1 vault"),
+    )
+
+
 class RaydiumCpmm:
     """The `Venue` for Raydium CPMM."""
 
@@ -507,30 +560,9 @@ class RaydiumCpmm:
         """
         config = decode_amm_config(pool.amm_config, accounts[pool.amm_config])
         vault_0, vault_1 = accounts[pool.token_0_vault], accounts[pool.token_1_vault]
-        for data, which in ((vault_0, "token 0"), (vault_1, "token 1")):
-            if _has_transfer_fee(data):
-                raise UnsupportedPool(f"{pool.address}: {which} has a Token-2022 transfer fee")
-        amount_0, amount_1 = spl_token.token_amount(vault_0), spl_token.token_amount(vault_1)
-        owed_0 = pool.protocol_fees_token_0 + pool.fund_fees_token_0 + pool.creator_fees_token_0
-        owed_1 = pool.protocol_fees_token_1 + pool.fund_fees_token_1 + pool.creator_fees_token_1
-        if max(owed_0, owed_1) > U64_MAX:
-            raise QuoteError("MathOverflow", f"{pool.address}: owed fees overflow u64")
-        return CpmmState(
-            pool=pool,
-            config=config,
-            vault_0_amount=amount_0,
-            vault_1_amount=amount_1,
-            reserve_0=net_of_owed(amount_0, owed_0, "InsufficientVault", "token 0 vault"),
-            reserve_1=net_of_owed(amount_1, owed_1, "InsufficientVault", "token 1 vault"),
-            rates=FeeRates(
-                trade_fee_rate=config.trade_fee_rate,
-                protocol_fee_rate=config.protocol_fee_rate,
-                fund_fee_rate=config.fund_fee_rate,
-                creator_fee_rate=config.creator_fee_rate if pool.enable_creator_fee else 0,
-            ),
-            creator_fee_on_input_a_to_b=creator_fee_on_input(pool.creator_fee_on, zero_for_one=True),
-            creator_fee_on_input_b_to_a=creator_fee_on_input(pool.creator_fee_on, zero_for_one=False),
-        )
+        refuse_transfer_fee(pool, vault_0, "token 0")
+        refuse_transfer_fee(pool, vault_1, "token 1")
+        return state_of(pool, config, spl_token.token_amount(vault_0), spl_token.token_amount(vault_1))
 
     def swap_exact_in(self, state: CpmmState, amount_in: int, a_to_b: bool) -> CpmmSwap:
         """The full booking of an exact-in swap (fees by kind), for the sandbox bank."""

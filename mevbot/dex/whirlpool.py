@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
 
 from solders.instruction import Instruction
@@ -135,10 +136,17 @@ class WhirlpoolState:
 
     An entry made by `empty_tick_array` stands for a tick-array address with no account, which the
     program reads as all-zero ticks. A start that is absent is *unknown*: the swap stops there.
+
+    The state is immutable, so the tick-array sequence a swap walks from it (and the initialized
+    ticks found on it) is worked out once per direction and kept with it: the search quotes one
+    state many times, for every route through the pool.
     """
 
     pool: WhirlpoolPool
     tick_arrays: Mapping[int, TickArray]
+    _sequences: dict[tuple[bool, int], _Sequence] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def of(cls, pool: WhirlpoolPool, arrays: Mapping[int, TickArray] | list[TickArray]) -> WhirlpoolState:
@@ -185,14 +193,19 @@ class SwapResult:
 
 
 class _Sequence:
-    """The tick arrays one swap walks, with the program's search rules at their edges."""
+    """The tick arrays one swap walks, with the program's search rules at their edges.
 
-    __slots__ = ("arrays", "span", "tick_spacing")
+    The arrays never change, so each search's answer is kept (`found`): quoting the same state
+    again finds its ticks by a dict lookup instead of a scan of up to 88 slots per array.
+    """
+
+    __slots__ = ("arrays", "found", "span", "tick_spacing")
 
     def __init__(self, arrays: list[TickArray], tick_spacing: int) -> None:
         self.arrays = arrays
         self.tick_spacing = tick_spacing
         self.span = TICK_ARRAY_SIZE * tick_spacing
+        self.found: dict[tuple[int, bool, int], tuple[int, int]] = {}
 
     def next_initialized_tick(self, tick_index: int, a_to_b: bool, array_index: int) -> tuple[int, int]:
         """(array index, tick) of the next initialized tick, or of the edge of what is supplied.
@@ -201,6 +214,13 @@ class _Sequence:
         its first tick (a→b) or at its last tick index (b→a), or at MIN/MAX_TICK_INDEX when the array
         holds the bound; a further step then finds no array and fails.
         """
+        key = (tick_index, a_to_b, array_index)
+        found = self.found.get(key)
+        if found is None:
+            found = self.found[key] = self._search(tick_index, a_to_b, array_index)
+        return found
+
+    def _search(self, tick_index: int, a_to_b: bool, array_index: int) -> tuple[int, int]:
         spacing = self.tick_spacing
         search = tick_index
         while True:
@@ -248,6 +268,15 @@ class _Sequence:
         return (tick_index - self.arrays[array_index].start_tick_index) // self.tick_spacing
 
 
+def _sequence(state: WhirlpoolState, a_to_b: bool, max_arrays: int) -> _Sequence:
+    """The state's tick-array sequence for one direction, built on first use and kept."""
+    key = (a_to_b, max_arrays)
+    sequence = state._sequences.get(key)
+    if sequence is None:
+        sequence = state._sequences[key] = _build_sequence(state, a_to_b, max_arrays)
+    return sequence
+
+
 def _build_sequence(state: WhirlpoolState, a_to_b: bool, max_arrays: int) -> _Sequence:
     pool = state.pool
     arrays: list[TickArray] = []
@@ -286,12 +315,19 @@ class _Walk:
         self.remaining = amount
         self.calculated = 0
         self.price = pool.sqrt_price
-        self.tick_index = pool.tick_current_index
+        self.tick_index: int | None = pool.tick_current_index  # None: the floor tick of `price`
         self.liquidity = pool.liquidity
         self.protocol_fee = 0
         self.fee_sum = 0
         self.fee_growth = pool.fee_growth_global_a if a_to_b else pool.fee_growth_global_b
         self.crossed: list[int] = []
+
+    def current_tick(self) -> int:
+        """The tick the walk stands on. After a step that stops between ticks it is the floor tick
+        of the price, worked out only when read: a quote never reads it."""
+        if self.tick_index is None:
+            self.tick_index = tick_from_sqrt_price(self.price)
+        return self.tick_index
 
     def count_amounts(self, step: SwapStep) -> None:
         """Move the step's amounts into `remaining` / `calculated` with the program's u64 checks."""
@@ -369,26 +405,57 @@ def swap(
     `max_tick_arrays` is the program's 3; a larger value answers "what if the program walked
     further" (how the SDK quotes), never what a transaction does.
     """
+    walk = _walk(state, amount, amount_specified_is_input, a_to_b, sqrt_price_limit, max_tick_arrays)
+    filled = amount - walk.remaining
+    swapped = (filled, walk.calculated) if a_to_b == amount_specified_is_input else (walk.calculated, filled)
+    return SwapResult(
+        amount_a=swapped[0],
+        amount_b=swapped[1],
+        next_liquidity=walk.liquidity,
+        next_tick_index=walk.current_tick(),
+        next_sqrt_price=walk.price,
+        next_fee_growth_global=walk.fee_growth,
+        next_protocol_fee=walk.protocol_fee,
+        fee_amount=walk.fee_sum,
+        a_to_b=a_to_b,
+        amount_specified_is_input=amount_specified_is_input,
+        crossed_ticks=tuple(walk.crossed),
+    )
+
+
+def _quote(state: WhirlpoolState, amount: int, is_input: bool, a_to_b: bool) -> Quote:
+    """`swap(...).to_quote()` with no price limit, without building the `SwapResult` (nor working
+    out the tick the swap ends on, which a quote does not report)."""
+    walk = _walk(state, amount, is_input, a_to_b, NO_EXPLICIT_SQRT_PRICE_LIMIT, MAX_SWAP_TICK_ARRAYS)
+    filled = amount - walk.remaining
+    amount_in, amount_out = (filled, walk.calculated) if is_input else (walk.calculated, filled)
+    return Quote(amount_in, amount_out, walk.fee_sum, walk.protocol_fee)
+
+
+def _walk(
+    state: WhirlpoolState, amount: int, is_input: bool, a_to_b: bool, sqrt_price_limit: int, max_tick_arrays: int
+) -> _Walk:
+    """The program's swap loop (see `swap`), checks included; returns the walk's final totals."""
     pool = state.pool
     _refuse_adaptive(pool)
     if not 0 <= amount <= U64_MAX:
         raise ValueError(f"amount {amount} is not a u64")
     if not 0 <= sqrt_price_limit <= U128_MAX:
         raise ValueError(f"sqrt_price_limit {sqrt_price_limit} is not a u128")
-    sequence = _build_sequence(state, a_to_b, max_tick_arrays)
+    sequence = _sequence(state, a_to_b, max_tick_arrays)
     limit = _check_arguments(pool, amount, sqrt_price_limit, a_to_b)
 
-    walk = _Walk(pool, amount, amount_specified_is_input, a_to_b)
+    walk = _Walk(pool, amount, is_input, a_to_b)
     array_index = 0
     while walk.remaining > 0 and walk.price != limit:
-        found_index, next_tick = sequence.next_initialized_tick(walk.tick_index, a_to_b, array_index)
+        found_index, next_tick = sequence.next_initialized_tick(walk.current_tick(), a_to_b, array_index)
         next_tick_price = sqrt_price_from_tick(next_tick)
         target = max(limit, next_tick_price) if a_to_b else min(limit, next_tick_price)
         while True:
             step = compute_swap_step(
-                walk.remaining, pool.fee_rate, walk.liquidity, walk.price, target, walk.is_input, a_to_b
+                walk.remaining, pool.fee_rate, walk.liquidity, walk.price, target, is_input, a_to_b
             )
-            consumed = step.amount_in + step.fee_amount if walk.is_input else step.amount_out
+            consumed = step.amount_in + step.fee_amount if is_input else step.amount_out
             if consumed == 0 and step.next_sqrt_price == walk.price != target:
                 # Nothing changes from one step to the next: the program would spin until the
                 # compute budget runs out.
@@ -401,32 +468,14 @@ def swap(
                 at_edge = slot == 0 if a_to_b else slot == TICK_ARRAY_SIZE - 1
                 array_index = found_index + 1 if at_edge else found_index
             elif step.next_sqrt_price != walk.price:
-                walk.tick_index = tick_from_sqrt_price(step.next_sqrt_price)
+                walk.tick_index = None  # between ticks now: the floor tick of the new price
             walk.price = step.next_sqrt_price
             if walk.remaining == 0 or walk.price == target:
                 break
 
-    if (
-        walk.remaining > 0
-        and not amount_specified_is_input
-        and sqrt_price_limit == NO_EXPLICIT_SQRT_PRICE_LIMIT
-    ):
+    if walk.remaining > 0 and not is_input and sqrt_price_limit == NO_EXPLICIT_SQRT_PRICE_LIMIT:
         raise QuoteError("PartialFillError", f"{amount - walk.remaining} of {amount} before the price bound")
-    filled = amount - walk.remaining
-    swapped = (filled, walk.calculated) if a_to_b == amount_specified_is_input else (walk.calculated, filled)
-    return SwapResult(
-        amount_a=swapped[0],
-        amount_b=swapped[1],
-        next_liquidity=walk.liquidity,
-        next_tick_index=walk.tick_index,
-        next_sqrt_price=walk.price,
-        next_fee_growth_global=walk.fee_growth,
-        next_protocol_fee=walk.protocol_fee,
-        fee_amount=walk.fee_sum,
-        a_to_b=a_to_b,
-        amount_specified_is_input=amount_specified_is_input,
-        crossed_ticks=tuple(walk.crossed),
-    )
+    return walk
 
 
 def post_swap_pool(pool: WhirlpoolPool, result: SwapResult) -> WhirlpoolPool:
@@ -452,9 +501,41 @@ def post_swap_pool(pool: WhirlpoolPool, result: SwapResult) -> WhirlpoolPool:
 
 def dependency_starts(pool: WhirlpoolPool) -> tuple[int, ...]:
     """Start indexes of every tick array a swap in either direction may read, ascending."""
-    starts = set(swap_tick_array_starts(pool.tick_current_index, pool.tick_spacing, True))
-    starts.update(swap_tick_array_starts(pool.tick_current_index, pool.tick_spacing, False))
+    return _dependency_starts(_array_position(pool), pool.tick_spacing)
+
+
+def _array_position(pool: WhirlpoolPool) -> int:
+    """A tick that stands for the current one in every `swap_tick_array_starts` answer: the start of
+    its array, or the array's last slot when the current tick is there (b→a then starts one array up).
+
+    Swaps move the tick within an array far more often than across one, so the starts (and the
+    addresses) derived from this are cached instead of recomputed on every pool update.
+    """
+    spacing = pool.tick_spacing
+    base = tick_array_start_index(pool.tick_current_index, spacing)
+    last_slot = base + (TICK_ARRAY_SIZE - 1) * spacing
+    return last_slot if pool.tick_current_index >= last_slot else base
+
+
+@lru_cache(maxsize=1 << 12)
+def _dependency_starts(tick_index: int, tick_spacing: int) -> tuple[int, ...]:
+    starts = set(swap_tick_array_starts(tick_index, tick_spacing, True))
+    starts.update(swap_tick_array_starts(tick_index, tick_spacing, False))
     return tuple(sorted(starts))
+
+
+@lru_cache(maxsize=1 << 15)
+def _dependencies(address: Pubkey, tick_index: int, tick_spacing: int) -> tuple[Pubkey, ...]:
+    return tuple(tick_array_address(address, start) for start in _dependency_starts(tick_index, tick_spacing))
+
+
+@lru_cache(maxsize=1024)
+def _decode_tick_array_cached(data: bytes) -> TickArray:
+    """`decode_tick_array` for the last thousand distinct account bytes: a pool whose price moves
+    back and forth across an array boundary reads the same arrays again, and decoding one (88 ticks)
+    costs ten times the rest of its update. The bytes object held by the caller hashes once and is
+    then found by identity; the entries mostly share their bytes and ticks with the model's."""
+    return decode_tick_array(data)
 
 
 class WhirlpoolVenue:
@@ -471,7 +552,7 @@ class WhirlpoolVenue:
 
     def dependencies(self, pool: WhirlpoolPool) -> tuple[Pubkey, ...]:
         """The tick-array addresses around the current tick (vault balances do not enter a quote)."""
-        return tuple(tick_array_address(pool.address, start) for start in dependency_starts(pool))
+        return _dependencies(pool.address, _array_position(pool), pool.tick_spacing)
 
     def load(self, pool: WhirlpoolPool, accounts: Mapping[Pubkey, bytes]) -> WhirlpoolState:
         """Combine the pool with the tick arrays present in `accounts`.
@@ -489,7 +570,7 @@ class WhirlpoolVenue:
             if len(data) == 0:
                 arrays[start] = empty_tick_array(pool.address, start)
                 continue
-            array = decode_tick_array(data)
+            array = _decode_tick_array_cached(data) if type(data) is bytes else decode_tick_array(data)
             if array.whirlpool != pool.address:
                 raise DecodeError(
                     f"tick array {address} belongs to Whirlpool {array.whirlpool}, not {pool.address}"
@@ -503,11 +584,11 @@ class WhirlpoolVenue:
 
     def quote_exact_in(self, state: WhirlpoolState, amount_in: int, a_to_b: bool) -> Quote:
         """Spend up to `amount_in`; less is spent only if the price reaches its bound first."""
-        return swap(state, amount_in, amount_specified_is_input=True, a_to_b=a_to_b).to_quote()
+        return _quote(state, amount_in, True, a_to_b)
 
     def quote_exact_out(self, state: WhirlpoolState, amount_out: int, a_to_b: bool) -> Quote:
         """Buy exactly `amount_out` (the program refuses a partial exact-out fill without a limit)."""
-        return swap(state, amount_out, amount_specified_is_input=False, a_to_b=a_to_b).to_quote()
+        return _quote(state, amount_out, False, a_to_b)
 
     def swap_instruction(
         self, pool: WhirlpoolPool, *, owner: Pubkey, source: Pubkey, destination: Pubkey, a_to_b: bool,

@@ -23,6 +23,7 @@ from mevbot.dex.base import (
     WrongOwner,
     anchor_discriminator,
     check_account,
+    positional_constructor,
     read_i128,
     read_pubkey,
     read_u128,
@@ -116,6 +117,7 @@ class Tick:
 
 
 EMPTY_TICK = Tick(False, 0, 0, 0, 0, (0, 0, 0))
+_ZERO_TICK_DATA = bytes(_TICK_DATA_LEN)
 EMPTY_TICKS: tuple[Tick, ...] = (EMPTY_TICK,) * TICK_ARRAY_SIZE
 
 
@@ -178,6 +180,84 @@ def decode_whirlpool(address: Pubkey, data: bytes, owner: Pubkey | None = None) 
     tick_spacing = _U16.unpack_from(data, 41)[0]
     if tick_spacing == 0:
         raise DecodeError("Whirlpool: tick_spacing 0 (the program never creates such a pool)")
+    liquidity, sqrt_price, tick, owed_a, owed_b, growth_a, growth_b, timestamp = _read_moving(data)
+    return WhirlpoolPool(
+        address=address,
+        whirlpools_config=read_pubkey(data, 8),
+        whirlpool_bump=data[40],
+        tick_spacing=tick_spacing,
+        fee_tier_index_seed=_U16.unpack_from(data, 43)[0],
+        fee_rate=_U16.unpack_from(data, 45)[0],
+        protocol_fee_rate=_U16.unpack_from(data, 47)[0],
+        liquidity=liquidity,
+        sqrt_price=sqrt_price,
+        tick_current_index=tick,
+        protocol_fee_owed_a=owed_a,
+        protocol_fee_owed_b=owed_b,
+        mint_a=read_pubkey(data, 101),
+        vault_a=read_pubkey(data, 133),
+        fee_growth_global_a=growth_a,
+        mint_b=read_pubkey(data, 181),
+        vault_b=read_pubkey(data, 213),
+        fee_growth_global_b=growth_b,
+        reward_last_updated_timestamp=timestamp,
+        reward_infos=_read_rewards(data),
+    )
+
+
+_build_whirlpool = positional_constructor(WhirlpoolPool)  # every field, in declaration order
+
+
+def redecode_whirlpool(previous: WhirlpoolPool, old: bytes, data: bytes) -> WhirlpoolPool | None:
+    """What `decode_whirlpool(previous.address, data)` gives, when `previous` was decoded from `old`:
+    only the fields swaps and reward updates rewrite are read, the rest is taken from `previous`.
+
+    None when any other byte differs (an admin set a fee rate) or the length is not a Whirlpool's:
+    the caller then decodes in full, which also decides whether the bytes are valid. The owner is
+    the caller's to check.
+    """
+    # The static ranges: tag … fee rates, mint and vault A, mint and vault B (see `_MOVING`).
+    if (
+        len(data) != WHIRLPOOL_LEN
+        or data[:49] != old[:49]
+        or data[101:165] != old[101:165]
+        or data[181:245] != old[181:245]
+    ):
+        return None
+    same_rewards = data[_REWARD_INFOS_OFFSET:] == old[_REWARD_INFOS_OFFSET:]
+    rewards = previous.reward_infos if same_rewards else _read_rewards(data)
+    liquidity, sqrt_price, tick, owed_a, owed_b, growth_a, growth_b, timestamp = _read_moving(data)
+    return _build_whirlpool(
+        previous.address, previous.whirlpools_config, previous.whirlpool_bump, previous.tick_spacing,
+        previous.fee_tier_index_seed, previous.fee_rate, previous.protocol_fee_rate, liquidity, sqrt_price,
+        tick, owed_a, owed_b, previous.mint_a, previous.vault_a, growth_a, previous.mint_b, previous.vault_b,
+        growth_b, timestamp, rewards,
+    )  # fmt: skip
+
+
+# What a swap (and a reward update) rewrites, from offset 49 to the reward infos, in one read:
+# liquidity and sqrt_price (u128s as u64 halves), tick_current_index, protocol_fee_owed_a/b,
+# (mint_a, vault_a), fee_growth_global_a, (mint_b, vault_b), fee_growth_global_b,
+# reward_last_updated_timestamp. Each reward's growth_global_x64 moves too (`_read_rewards`).
+_MOVING_OFFSET = 49
+_MOVING = struct.Struct("<QQQQiQQ64xQQ64xQQQ")
+assert _MOVING_OFFSET + _MOVING.size == _REWARD_INFOS_OFFSET
+
+
+def _read_moving(data: bytes) -> tuple[int, int, int, int, int, int, int, int]:
+    """(liquidity, sqrt_price, tick_current_index, protocol_fee_owed_a, protocol_fee_owed_b,
+    fee_growth_global_a, fee_growth_global_b, reward_last_updated_timestamp)."""
+    (
+        liquidity, liquidity_high, sqrt_price, sqrt_price_high, tick, owed_a, owed_b,
+        growth_a, growth_a_high, growth_b, growth_b_high, timestamp,
+    ) = _MOVING.unpack_from(data, _MOVING_OFFSET)  # fmt: skip
+    return (
+        liquidity | liquidity_high << 64, sqrt_price | sqrt_price_high << 64, tick, owed_a, owed_b,
+        growth_a | growth_a_high << 64, growth_b | growth_b_high << 64, timestamp,
+    )  # fmt: skip
+
+
+def _read_rewards(data: bytes) -> tuple[RewardInfo, ...]:
     rewards = []
     for index in range(NUM_REWARDS):
         base = _REWARD_INFOS_OFFSET + index * _REWARD_INFO_LEN
@@ -190,28 +270,7 @@ def decode_whirlpool(address: Pubkey, data: bytes, owner: Pubkey | None = None) 
                 growth_global_x64=read_u128(data, base + 112),
             )
         )
-    return WhirlpoolPool(
-        address=address,
-        whirlpools_config=read_pubkey(data, 8),
-        whirlpool_bump=data[40],
-        tick_spacing=tick_spacing,
-        fee_tier_index_seed=_U16.unpack_from(data, 43)[0],
-        fee_rate=_U16.unpack_from(data, 45)[0],
-        protocol_fee_rate=_U16.unpack_from(data, 47)[0],
-        liquidity=read_u128(data, 49),
-        sqrt_price=read_u128(data, 65),
-        tick_current_index=I32.unpack_from(data, 81)[0],
-        protocol_fee_owed_a=U64.unpack_from(data, 85)[0],
-        protocol_fee_owed_b=U64.unpack_from(data, 93)[0],
-        mint_a=read_pubkey(data, 101),
-        vault_a=read_pubkey(data, 133),
-        fee_growth_global_a=read_u128(data, 165),
-        mint_b=read_pubkey(data, 181),
-        vault_b=read_pubkey(data, 213),
-        fee_growth_global_b=read_u128(data, 245),
-        reward_last_updated_timestamp=U64.unpack_from(data, 261)[0],
-        reward_infos=tuple(rewards),
-    )
+    return tuple(rewards)
 
 
 def encode_whirlpool(pool: WhirlpoolPool) -> bytes:
@@ -273,7 +332,10 @@ def _decode_fixed(data: bytes) -> TickArray:
         flag = data[offset]
         if flag > 1:
             raise DecodeError(f"TickArray: tick {index} has initialized byte {flag}, not a bool")
-        ticks.append(_read_tick_data(data, offset + 1, bool(flag)))
+        if not flag and data[offset + 1 : offset + _FIXED_TICK_LEN] == _ZERO_TICK_DATA:
+            ticks.append(EMPTY_TICK)  # most slots: the Tick they decode to is equal, 20 times slower
+        else:
+            ticks.append(_read_tick_data(data, offset + 1, bool(flag)))
     return TickArray(
         start_tick_index=I32.unpack_from(data, 8)[0],
         whirlpool=read_pubkey(data, _FIXED_WHIRLPOOL_OFFSET),

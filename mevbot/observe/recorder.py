@@ -2,11 +2,20 @@
 
 The recorder hands rows to the single `StoreWriter`; it never touches the database itself except to
 read back where the chains ended when the daemon starts.
+
+The hot path's records (an opportunity, its decision, the bundle sent) take their ids at once but
+make their rows later: the decision's canonical JSON and chain hash cost more than signing the
+bundle, and nothing needs them before the bundle is on its way. Deferred rows are made in the
+order they were recorded (so the chain is the one recording them at once would give) as soon as
+the event loop is free, and at the latest when the writer flushes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from mevbot import __version__
@@ -15,6 +24,7 @@ from mevbot.decide.risk import RiskState, RiskTransition
 from mevbot.events import Decision, Opportunity
 from mevbot.observe.dna import GENESIS, canonical_json, chain_hash
 from mevbot.observe.store import Store, StoreWriter
+from mevbot.package.bundle import Bundle
 
 
 def route_label(opportunity: Opportunity) -> str:
@@ -59,10 +69,30 @@ class Recorder:
         (self._next_opportunity,) = store.query("SELECT coalesce(max(id), 0) + 1 FROM opportunities")[0]
         last = store.query("SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1")
         self._next_seq, self._prev_hash = (last[0][0] + 1, last[0][1]) if last else (1, GENESIS)
+        self._deferred: deque[Callable[[], None]] = deque()
+        writer.before_flush(self.settle)
+
+    def settle(self) -> None:
+        """Make every deferred row now, in the order they were recorded."""
+        while self._deferred:
+            self._deferred.popleft()()
+
+    def _defer(self, make_rows: Callable[[], None]) -> None:
+        self._deferred.append(make_rows)
+        if len(self._deferred) == 1:
+            try:
+                asyncio.get_running_loop().call_soon(self.settle)
+            except RuntimeError:  # no event loop to wait for: make the rows now
+                self.settle()
 
     def opportunity(self, opportunity: Opportunity, ts: float) -> int:
+        """The opportunity's id; its row is made later."""
         oid = self._next_opportunity
         self._next_opportunity += 1
+        self._defer(lambda: self._put_opportunity(oid, opportunity, ts))
+        return oid
+
+    def _put_opportunity(self, oid: int, opportunity: Opportunity, ts: float) -> None:
         venues = ",".join(hop.venue for hop in opportunity.hops)
         self.writer.put(
             "opportunities",
@@ -79,14 +109,21 @@ class Recorder:
                 opportunity.profit,
             ),
         )
-        return oid
 
     def decision(
         self, decision: Decision, opportunity_id: int, ts: float, *, arm: str, config_hash: str
     ) -> int:
+        """The decision's sequence number; its DNA record is made (and chained) later."""
+        seq = self._next_seq
+        self._next_seq += 1
+        self._defer(lambda: self._put_decision(seq, decision, opportunity_id, ts, arm, config_hash))
+        return seq
+
+    def _put_decision(
+        self, seq: int, decision: Decision, opportunity_id: int, ts: float, arm: str, config_hash: str
+    ) -> None:
         payload = canonical_json(decision_payload(decision, arm=arm, config_hash=config_hash))
         digest = chain_hash(self._prev_hash, payload)
-        seq = self._next_seq
         self.writer.put(
             "decisions",
             (
@@ -104,12 +141,11 @@ class Recorder:
                 digest,
             ),
         )
-        self._next_seq, self._prev_hash = seq + 1, digest
-        return seq
+        self._prev_hash = digest
 
     def bundle_sent(
         self,
-        bundle_id: str,
+        bundle: Bundle | str,
         decision_seq: int,
         ts: float,
         *,
@@ -118,9 +154,21 @@ class Recorder:
         tip_lamports: int,
         dry_run: bool,
     ) -> None:
-        self.writer.put(
-            "bundles",
-            (bundle_id, ts, decision_seq, ",".join(regions), json.dumps(refused), tip_lamports, dry_run),
+        """Deferred like its decision. `bundle`: the id the block engine gave, or the bundle, whose
+        id (a hash of its base58 signatures, ~8 µs) is then worked out with the row."""
+        self._defer(
+            lambda: self.writer.put(
+                "bundles",
+                (
+                    bundle if isinstance(bundle, str) else bundle.bundle_id,
+                    ts,
+                    decision_seq,
+                    ",".join(regions),
+                    json.dumps(refused),
+                    tip_lamports,
+                    dry_run,
+                ),
+            )
         )
 
     def bundle_result(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import nacl.signing
+import nacl.bindings
 from solders.keypair import Keypair
 from solders.message import MessageV0, to_bytes_versioned
 from solders.pubkey import Pubkey
@@ -27,13 +27,13 @@ class KeypairFileError(ValueError):
 class TradingKey:
     """A signing key whose repr, str and pickling never expose the secret."""
 
-    __slots__ = ("_keypair", "_signer", "pubkey")
+    __slots__ = ("_keypair", "_secret", "pubkey")
 
     def __init__(self, keypair: Keypair) -> None:
         self._keypair = keypair
         # libsodium signs in ~25 µs; solders' `VersionedTransaction(message, [keypair])` takes ~110 µs,
-        # most of a bundle's packaging time.
-        self._signer = nacl.signing.SigningKey(bytes(keypair)[:32])
+        # most of a bundle's packaging time. Its secret key is the keypair's 64 bytes (seed, public key).
+        self._secret = bytes(keypair)
         self.pubkey: Pubkey = keypair.pubkey()
 
     @classmethod
@@ -48,11 +48,13 @@ class TradingKey:
         missing = [str(signer) for signer in required if signer not in keys]
         if missing:
             raise ValueError(f"no key for required signer(s) {', '.join(missing)}")
-        signatures = [Signature.from_bytes(keys[signer]._signer.sign(payload).signature) for signer in required]
+        signatures = [Signature.from_bytes(keys[signer].sign_bytes(payload)) for signer in required]
         return VersionedTransaction.populate(message, signatures)
 
     def sign_bytes(self, payload: bytes) -> bytes:
-        return bytes(self._keypair.sign_message(payload))
+        """The 64-byte Ed25519 signature of `payload` (by libsodium: Ed25519 is deterministic, so it
+        is the signature solders' keypair would make)."""
+        return nacl.bindings.crypto_sign(payload, self._secret)[: nacl.bindings.crypto_sign_BYTES]
 
     def write(self, path: Path) -> None:
         """Save as a Solana CLI JSON keypair file readable by its owner only."""

@@ -17,6 +17,7 @@ from typing import Protocol
 from solders.address_lookup_table_account import AddressLookupTableAccount
 from solders.hash import Hash
 from solders.instruction import Instruction
+from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
@@ -26,10 +27,13 @@ from mevbot.package.bundle import Bundle
 from mevbot.package.keys import TradingKey
 from mevbot.package.transaction import (
     MAX_COMPUTE_UNITS,
+    MessageTemplate,
     PackageError,
     RoutePlan,
     Tip,
     build_transaction,
+    compile_message,
+    instruction_shape,
     route_instructions,
 )
 
@@ -157,6 +161,7 @@ HOP_UNIT_ESTIMATES = {"raydium_amm_v4": 50_000, "raydium_cpmm": 70_000, "whirlpo
 until a preflight has measured a route of that shape: too high costs auction rank, too low fails."""
 OVERHEAD_UNITS = 1_000  # compute budget and the tip transfer (150 each in the runtime), rounded up
 ATA_CREATE_UNITS = 25_000
+TEMPLATES_KEPT = 4_096  # compiled messages kept for reuse, oldest dropped first
 
 
 class Market(Protocol):
@@ -172,6 +177,9 @@ class RouteBuilder:
     The compute-unit limit is the preflight's units times the margin when the caller has them,
     else what the preflights of routes through the same venues measured (`learn_units`), else the
     per-venue upper bounds. Lookup tables are used only when the route does not fit without them.
+    A route whose instructions have the shapes of one packaged before (same accounts, same data
+    lengths: the same pools, directions and tip account) reuses that compiled message as a
+    `MessageTemplate`: only the amounts, the limit, the tip and the blockhash change.
     """
 
     def __init__(
@@ -186,6 +194,7 @@ class RouteBuilder:
     ) -> None:
         self._model = model
         self.owner = owner
+        self._templates: dict[tuple[bytes, ...], MessageTemplate] = {}
         self.lookup_tables = lookup_tables
         self.create_token_accounts = create_token_accounts
         self.margin, self.floor = margin, floor
@@ -203,6 +212,7 @@ class RouteBuilder:
         for index, table in enumerate(self._lookup_tables):
             for address in table.addresses:
                 self._table_of.setdefault(address, index)
+        self._templates.clear()  # compiled against the old tables
 
     def plan(self, opportunity: Opportunity) -> RoutePlan:
         registry = self._model.registry
@@ -236,19 +246,35 @@ class RouteBuilder:
         """Raises PackageError (too_large even with the tables, too_many_accounts…) before sending."""
         plan = self.plan(opportunity)
         tip = Tip(tip_account, tip_lamports)
+        shape = _shape(opportunity)
         units, margin = units_consumed, self.margin
         if units is None:
-            units = self._measured.get(_shape(opportunity))
+            units = self._measured.get(shape)
         if units is None:  # the estimates are bounds already: no margin on top
             units, margin = self.estimate_units(opportunity), 1.0
-        shape = _shape(opportunity)
+        limit = compute_unit_limit(units, margin=margin, floor=self.floor)
+        instructions = route_instructions(
+            payer.pubkey, plan, compute_unit_limit=limit, compute_unit_price=compute_unit_price, tip=tip
+        )
+        key = (bytes(payer.pubkey), *map(instruction_shape, instructions))
+        template = self._templates.get(key)
+        if template is None:
+            template = MessageTemplate(self._compile(payer.pubkey, plan, instructions, blockhash, tip, shape))
+            if len(self._templates) >= TEMPLATES_KEPT:
+                del self._templates[next(iter(self._templates))]  # the oldest
+            self._templates[key] = template
+        return Bundle((template.transaction(payer, instructions, blockhash),))
+
+    def _compile(
+        self, payer: Pubkey, plan: RoutePlan, instructions: list[Instruction], blockhash: Hash, tip: Tip,
+        shape: tuple[str, ...],
+    ) -> MessageV0:  # fmt: skip
+        """Without lookup tables if the route fits (unless routes of its shape did not), else with
+        the tables that hold its accounts."""
         attempts = [self._tables_for(plan)] if shape in self._needs_tables else [[], self._tables_for(plan)]
         for tables in attempts:
             try:
-                return route_bundle(
-                    payer, plan, blockhash, tip=tip, units_consumed=units, margin=margin, floor=self.floor,
-                    compute_unit_price=compute_unit_price, lookup_tables=tables,
-                )  # fmt: skip
+                return compile_message(payer, instructions, blockhash, lookup_tables=tables, tip=tip)
             except PackageError as exc:
                 if exc.reason != "too_large" or tables or not self.lookup_tables:
                     raise

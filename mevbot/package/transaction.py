@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 from solders.address_lookup_table_account import AddressLookupTableAccount
 from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
 from solders.hash import Hash
 from solders.instruction import Instruction
-from solders.message import MessageV0
+from solders.message import MessageV0, to_bytes_versioned
 from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
@@ -107,16 +108,31 @@ def build_transaction(
     tip: Tip | None = None,
 ) -> VersionedTransaction:
     """Compile, check against the leader's limits, and sign. Raises PackageError before anything is sent."""
+    message = compile_message(
+        payer.pubkey, instructions, recent_blockhash, lookup_tables=lookup_tables, tip=tip
+    )
+    return payer.sign_message(message)
+
+
+def compile_message(
+    payer: Pubkey,
+    instructions: Sequence[Instruction],
+    recent_blockhash: Hash,
+    *,
+    lookup_tables: Sequence[AddressLookupTableAccount] = (),
+    tip: Tip | None = None,
+) -> MessageV0:
+    """The v0 message, checked against the leader's limits once signed. Raises PackageError."""
     try:
-        message = MessageV0.try_compile(payer.pubkey, list(instructions), list(lookup_tables), recent_blockhash)
+        message = MessageV0.try_compile(payer, list(instructions), list(lookup_tables), recent_blockhash)
     except Exception as exc:  # solders raises its own CompileError types
         raise PackageError("compile_failed", str(exc)) from None
     check_message(message, tip)
-    tx = payer.sign_message(message)
-    size = len(bytes(tx))
+    signers = message.header.num_required_signatures
+    size = 1 + 64 * signers + len(to_bytes_versioned(message))  # the signature count is one byte below 128
     if size > PACKET_DATA_SIZE:
         raise PackageError("too_large", f"{size} bytes > {PACKET_DATA_SIZE}; add a lookup table or fewer hops")
-    return tx
+    return message
 
 
 def check_message(message: MessageV0, tip: Tip | None) -> None:
@@ -127,3 +143,61 @@ def check_message(message: MessageV0, tip: Tip | None) -> None:
         raise PackageError("too_many_accounts", f"{locks} accounts to lock > {MAX_ACCOUNT_LOCKS}")
     if tip is not None and tip.account not in message.account_keys:
         raise PackageError("tip_in_lookup_table", f"tip account {tip.account} must be a static key")
+
+
+def instruction_shape(instruction: Instruction) -> bytes:
+    """All of an instruction that compiling a message depends on: its program, its account metas
+    and its data's length (solders' bincode of the instruction, minus the data bytes at its end)."""
+    raw = bytes(instruction)
+    return raw[: len(raw) - len(instruction.data)]
+
+
+class MessageTemplate:
+    """A compiled v0 message cut around its blockhash and its instructions' data, for re-signing.
+
+    `MessageV0.try_compile` orders and indexes the accounts from the payer, the instructions'
+    programs and account metas and the lookup tables; the blockhash and the data bytes it copies
+    in as they are. So a message of instructions with the same `instruction_shape`s, compiled
+    against the same tables, is this message with its own blockhash and data spliced in: no
+    compile, no lookup-table search, and the limits `compile_message` checked still hold (the
+    size and the account keys do not change). Single-signer messages only.
+    """
+
+    __slots__ = ("_parts",)
+
+    def __init__(self, message: MessageV0) -> None:
+        if message.header.num_required_signatures != 1:
+            raise ValueError("a message template is for messages with one signer")
+        raw = to_bytes_versioned(message)
+        keys, offset = _shortvec(raw, 4)  # after the version byte and the 3-byte header
+        offset += 32 * keys
+        cuts = [(offset, offset + 32)]  # the blockhash, then each instruction's data
+        count, offset = _shortvec(raw, offset + 32)
+        for _ in range(count):
+            accounts, offset = _shortvec(raw, offset + 1)  # after the program id index
+            length, offset = _shortvec(raw, offset + accounts)
+            cuts.append((offset, offset + length))
+            offset += length
+        ends = [0, *(end for _, end in cuts)]
+        self._parts = [raw[end:start] for end, (start, _) in zip(ends, cuts, strict=False)]
+        self._parts.append(raw[ends[-1] :])  # what surrounds the blockhash and each data, in order
+
+    def transaction(
+        self, payer: TradingKey, instructions: Sequence[Instruction], recent_blockhash: Hash
+    ) -> VersionedTransaction:
+        """The signed transaction `build_transaction` would give for these instructions (whose
+        shapes must be the template's), without compiling."""
+        pieces = [bytes(recent_blockhash), *(bytes(ix.data) for ix in instructions)]
+        message = b"".join(chain.from_iterable(zip(self._parts, pieces, strict=False))) + self._parts[-1]
+        return VersionedTransaction.from_bytes(b"\x01" + payer.sign_bytes(message) + message)
+
+
+def _shortvec(raw: bytes, offset: int) -> tuple[int, int]:
+    """The compact-u16 length at `offset` and the offset after it."""
+    value = 0
+    for index in range(3):
+        byte = raw[offset + index]
+        value |= (byte & 0x7F) << (7 * index)
+        if byte < 0x80:
+            break
+    return value, offset + index + 1

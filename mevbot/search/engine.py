@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from solders.pubkey import Pubkey
@@ -45,6 +46,7 @@ class CycleSearch:
     def __init__(self, model: MarketModel, settings: SearchSettings | None = None) -> None:
         self.model = model
         self.settings = settings or SearchSettings()
+        self._last: tuple[Opportunity, tuple[Any, ...]] | None = None  # the last sized, and its states
         self.rebuild()
 
     def rebuild(self) -> None:
@@ -140,7 +142,16 @@ class CycleSearch:
         quotes = quoter.quotes(best.amount_in)
         if quotes is None:  # pragma: no cover - the search only keeps accepted inputs
             return None
-        return make_opportunity(view, edges, quotes)
+        opportunity = make_opportunity(view, edges, quotes)
+        self._last = (opportunity, quoter.states)
+        return opportunity
+
+    def quoted_states(self, opportunity: Opportunity) -> tuple[Any, ...]:
+        """The pool states whose quotes priced `opportunity`, hop by hop, if it is the last one this
+        search sized (else empty): a replay need not quote again a hop whose state is still that
+        object (`replay_route`'s `quoted_states`)."""
+        last = self._last
+        return last[1] if last is not None and last[0] is opportunity else ()
 
     def _rounding_jitter(self, edges: Sequence[int]) -> float:
         """How many start-token units integer rounding can move a route's profit: each hop floors

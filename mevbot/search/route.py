@@ -7,6 +7,7 @@ on the state the market view holds), never from the float model.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from mevbot.dex.base import Quote, QuoteError
 from mevbot.events import Opportunity, RouteHop
@@ -16,42 +17,53 @@ from mevbot.market.model import MarketView
 
 def quote_route(view: MarketView, edges: Sequence[int], amount_in: int) -> list[Quote] | None:
     """Each hop's exact quote when `amount_in` runs through `edges`; None if any hop would be refused."""
-    quotes = []
-    amount = amount_in
-    registry = view.registry
-    for edge in edges:
-        pool_id = edge_pool(edge)
-        state = view.state(pool_id)
-        if state is None:
-            return None
-        try:
-            quote = registry.pool(pool_id).venue.quote_exact_in(state, amount, edge_a_to_b(edge))
-        except (QuoteError, ValueError):  # ValueError: an amount outside u64
-            return None
-        quotes.append(quote)
-        amount = quote.amount_out
-    return quotes
+    return RouteQuoter(view, edges).quotes(amount_in)
 
 
 class RouteQuoter:
     """x ↦ exact output − x for a route (None where it would be refused), keeping each input's
-    quotes so the chosen size is not quoted twice."""
+    quotes so the chosen size is not quoted twice.
 
-    __slots__ = ("_quotes", "edges", "view")
+    The hops' venues and states are looked up once: the view does not change while a route is sized.
+    """
+
+    __slots__ = ("_hops", "_quotes", "edges", "view")
 
     def __init__(self, view: MarketView, edges: Sequence[int]) -> None:
         self.view = view
         self.edges = edges
         self._quotes: dict[int, list[Quote] | None] = {}
+        registry = view.registry
+        hops = [(registry.pool(edge_pool(e)).venue, view.state(edge_pool(e)), edge_a_to_b(e)) for e in edges]
+        self._hops = None if any(state is None for _, state, _ in hops) else hops
 
     def __call__(self, amount_in: int) -> int | None:
-        quotes = self._quotes[amount_in] = quote_route(self.view, self.edges, amount_in)
+        quotes = self._quotes[amount_in] = self._chain(amount_in)
         return None if quotes is None else quotes[-1].amount_out - amount_in
 
     def quotes(self, amount_in: int) -> list[Quote] | None:
         if amount_in not in self._quotes:
             self(amount_in)
         return self._quotes[amount_in]
+
+    @property
+    def states(self) -> tuple[Any, ...]:
+        """The hops' states the quotes read (empty when a hop has none)."""
+        return () if self._hops is None else tuple(state for _, state, _ in self._hops)
+
+    def _chain(self, amount_in: int) -> list[Quote] | None:
+        if self._hops is None:
+            return None
+        quotes = []
+        amount = amount_in
+        for venue, state, a_to_b in self._hops:
+            try:
+                quote = venue.quote_exact_in(state, amount, a_to_b)
+            except (QuoteError, ValueError):  # ValueError: an amount outside u64
+                return None
+            quotes.append(quote)
+            amount = quote.amount_out
+        return quotes
 
 
 def make_opportunity(view: MarketView, edges: Sequence[int], quotes: Sequence[Quote]) -> Opportunity:

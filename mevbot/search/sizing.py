@@ -5,18 +5,23 @@ quotes reward most. A route's output is concave in its input (every hop's margin
 worsens as the input grows, for constant-product and concentrated-liquidity pools alike), so the
 exact profit is unimodal up to the jitter of integer rounding (about a unit per hop).
 
-1. If the exact profit at the guess is the model's, the route follows the model's curve there:
-   the guess is the optimum unless a neighbour a quarter-unit band away does better (3 quotes).
+1. If the exact profit at the guess is the model's, the route follows the model's curve up to
+   there (no tick crossed that moved it), so its marginal profit at the guess is the model's,
+   zero: by concavity the guess is the optimum up to rounding (1 quote). Neighbours a band away
+   could only win by rounding, which step 4 settles where it matters.
 2. If not (a tick was crossed, a fee stepped), the same curve family is refitted through exact
-   points until a fit predicts its own optimum (a secant method, usually 2–4 more quotes).
-3. Otherwise golden-section search from a bracket around the guess, down to a few units: a
-   comparison that rounding fools loses at most about the jitter, since the bracket is wide when
-   values differ much and narrow when they do not.
+   points until a fit predicts its own optimum (a secant method, usually 2–4 more quotes), and
+   the neighbours a quarter-unit band away must lose to it (a fit is no proof).
+3. Otherwise golden-section search from a bracket around the best input yet, down to a few
+   units or to 2⁻²⁰ of the input, whichever is wider: a comparison that rounding fools loses at
+   most about the jitter, since the bracket is wide when values differ much and narrow when they
+   do not; and within 2⁻²⁰·x* of the optimum x* the profit P* falls by at most about P*·2⁻⁴⁰
+   (curvature 2P*/x*²), under a unit for any profit below 10¹² units.
 4. When the band of inputs that rounding can reorder is at most `POLISH_LIMIT` wide (small pools),
    all of it is tried, which gives the exact integer maximum.
 
-So the returned profit is within the rounding jitter of the exact integer maximum, and equal to
-it on small pools.
+Each exact profit is the route's smooth curve give or take the rounding jitter, so the returned
+profit is within twice the jitter of the exact integer maximum, and equal to it on small pools.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from dataclasses import dataclass
 
 _INV_PHI = (math.sqrt(5) - 1) / 2
 _SCAN_WIDTH = 8  # below this bracket width, every remaining input is tried
+_PRECISION_BITS = 20  # golden section stops at 2^-20 of the input (or _SCAN_WIDTH, if wider)
 POLISH_LIMIT = 256  # widest near-optimal band worth trying input by input
 _MAX_REFITS = 6
 
@@ -118,28 +124,31 @@ def maximize_profit(
 ) -> Maximum:
     """The input in [1, `upper`] with the highest exact `profit` (None: the route refuses that input).
 
-    Without a `model`, brackets from `guess` with steps of 1/32 of it and narrows to a few units.
-    With one whose profit the exact quote confirms at the guess (or one refitted through exact
-    points until it does), the model's curve is the route's up to rounding near the optimum, so
-    its optimum is the answer unless a neighbour a quarter-unit band away (`model.band(0.25)`)
-    does better. Finally, when rounding jitter can reorder a band of at most `POLISH_LIMIT`
-    inputs around the best one, every input of that band is tried.
+    Without a `model`, brackets from `guess` with steps of 1/32 of it and narrows to a few units
+    (or 2⁻²⁰ of the input).
+    With one whose profit the exact quote confirms at the guess, the guess is the optimum up to
+    rounding (the route's curve is the model's up to it, and concave). With one refitted through
+    exact points until it predicts its own optimum, that optimum is the answer unless a neighbour
+    a quarter-unit band away (`model.band(0.25)`) does better. Finally, when rounding jitter can
+    reorder a band of at most `POLISH_LIMIT` inputs around the best one, every input of that band
+    is tried.
     """
     if upper < 1:
         return Maximum(0, 0, 0)
     f = _Memo(profit)
     x0, upper = _accepted(f, min(max(int(guess), 1), upper), upper)
-    step, width = max(1, x0 >> 5), _SCAN_WIDTH
-    if model is not None:
-        confirmed = model if model.agrees(x0, f(x0)) else _refit(f, x0, upper, model)
+    if model is None or not model.agrees(x0, f(x0)):
+        confirmed = None if model is None else _refit(f, x0, upper, model)
         if confirmed is not None:
-            # The optimum up to rounding: confirm that neighbours a quarter-unit band away lose.
             x0 = min(max(int(confirmed.guess), 1), upper)
             step = max(_SCAN_WIDTH, int(confirmed.band(0.25)))
             width = 2 * step
             model = confirmed
-    lo, hi = _bracket(f, x0, upper, step)
-    _golden(f, lo, hi, width)
+        else:  # search on from the best input yet: a failed refit may have come closer
+            x0 = f.best_x if f.best_y > -math.inf else x0
+            step, width = max(1, x0 >> 5), max(_SCAN_WIDTH, x0 >> _PRECISION_BITS)
+        lo, hi = _bracket(f, x0, upper, step)
+        _golden(f, lo, hi, width)
     polish = math.ceil(model.band(model.rounding)) if model is not None else 0
     if 0 < polish <= POLISH_LIMIT and f.best_y > -math.inf:
         for x in range(max(1, f.best_x - polish), min(upper, f.best_x + polish) + 1):

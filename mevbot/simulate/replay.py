@@ -35,15 +35,29 @@ class Replay:
 
 
 def replay_route(
-    opportunity: Opportunity, venues_and_states: Sequence[tuple[Venue, Any]], amount_in: int | None = None
+    opportunity: Opportunity,
+    venues_and_states: Sequence[tuple[Venue, Any]],
+    amount_in: int | None = None,
+    *,
+    quoted_states: Sequence[Any] = (),
 ) -> Replay | Rejection:
-    """Chain exact-in quotes along the route; any hop the program would refuse rejects the route."""
+    """Chain exact-in quotes along the route; any hop the program would refuse rejects the route.
+
+    `quoted_states` are the states the opportunity's own quotes read (`CycleSearch.quoted_states`).
+    A hop whose state is still that very object, asked for the amount the opportunity quoted, is
+    not quoted again: a quote is a pure function of an immutable state, so it gives the
+    opportunity's amounts.
+    """
     if len(venues_and_states) != len(opportunity.hops):
         return Rejection("route_mismatch", f"{len(venues_and_states)} states for {len(opportunity.hops)} hops")
     start = opportunity.amount_in if amount_in is None else amount_in
     amount = start
     hops: list[tuple[int, int]] = []
     for index, (hop, (venue, state)) in enumerate(zip(opportunity.hops, venues_and_states, strict=True)):
+        if index < len(quoted_states) and state is quoted_states[index] and amount == hop.amount_in:
+            hops.append((hop.amount_in, hop.amount_out))
+            amount = hop.amount_out
+            continue
         try:
             quote = venue.quote_exact_in(state, amount, hop.a_to_b)
         except QuoteError as exc:

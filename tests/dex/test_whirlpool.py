@@ -569,3 +569,23 @@ def test_post_swap_pool_is_what_the_program_writes() -> None:
     assert after.fee_growth_global_b == pool.fee_growth_global_b
     assert decode_whirlpool(address, encode_whirlpool(after), owner) == after
     assert tick_from_sqrt_price(after.sqrt_price) == after.tick_current_index
+
+
+def _outcome(state: WhirlpoolState, amount: int, a_to_b: bool, exact_in: bool) -> tuple[Quote, SwapResult] | str:
+    """The venue's quote and the full swap, or the error code the program would fail with."""
+    try:
+        quote = VENUE.quote_exact_in(state, amount, a_to_b) if exact_in else VENUE.quote_exact_out(state, amount, a_to_b)
+        return quote, swap(state, amount, amount_specified_is_input=exact_in, a_to_b=a_to_b)
+    except QuoteError as exc:
+        return exc.code
+
+
+@_PROPERTY
+@given(state=_pools(), asks=st.lists(st.tuples(st.integers(1, 10**15), st.booleans()), min_size=2, max_size=5))
+def test_a_state_quoted_again_answers_as_a_fresh_copy(state: WhirlpoolState, asks: list[tuple[int, bool]]) -> None:
+    """A state keeps its tick-array sequences and the ticks found on them; asked again, in any order
+    and either way, it answers what a copy that kept nothing answers."""
+    for amount, exact_in in asks + asks[::-1]:
+        for a_to_b in (True, False):
+            fresh = WhirlpoolState(state.pool, state.tick_arrays)
+            assert _outcome(state, amount, a_to_b, exact_in) == _outcome(fresh, amount, a_to_b, exact_in)

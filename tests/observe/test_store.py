@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 from solders.pubkey import Pubkey
 
 from mevbot.decide.risk import RiskEngine, RiskLimits, RiskState
 from mevbot.events import Decision, Opportunity, RouteHop
-from mevbot.observe.dna import verify_chain
-from mevbot.observe.recorder import Recorder, load_risk_transitions
+from mevbot.observe.dna import GENESIS, canonical_json, chain_hash, verify_chain
+from mevbot.observe.recorder import Recorder, decision_payload, load_risk_transitions
 from mevbot.observe.store import Store, StoreWriter
 
 SOL = Pubkey.from_string("So11111111111111111111111111111111111111112")
@@ -49,6 +51,30 @@ async def test_writer_flushes_everything_on_stop_and_chain_verifies(tmp_path: Pa
     store = Store(path)
     assert store.query("SELECT count(*), min(id), max(id) FROM opportunities")[0] == (30, 1, 30)
     assert verify_chain(_chain(store)) is None
+    store.close()
+
+
+async def test_hot_path_records_are_made_once_the_loop_is_free_in_order_and_chained(tmp_path: Path) -> None:
+    store = Store(tmp_path / "m.duckdb")
+    writer = StoreWriter(store)
+    recorder = Recorder(store, writer)
+    decisions = [_decision(100_000 + i) for i in range(4)]
+    seqs = []
+    for i, decision in enumerate(decisions):
+        oid = recorder.opportunity(decision.opportunity, float(i))
+        seqs.append(recorder.decision(decision, oid, float(i), arm="tip=0.5", config_hash="cfg"))
+        recorder.bundle_sent(f"b{i}", seqs[-1], float(i), regions=[], refused=[], tip_lamports=1, dry_run=True)
+    assert seqs == [1, 2, 3, 4] and writer.pending == 0  # ids at once, rows later
+    await asyncio.sleep(0)
+    assert writer.pending == 12
+    await writer.stop()
+    previous = GENESIS
+    for (seq, prev_hash, payload, digest), decision in zip(_chain(store), decisions, strict=True):
+        assert seq == seqs[decisions.index(decision)]
+        expected = canonical_json(decision_payload(decision, arm="tip=0.5", config_hash="cfg"))
+        assert (payload, prev_hash, digest) == (expected, previous, chain_hash(previous, expected))
+        previous = digest
+    assert store.query("SELECT list(decision_seq ORDER BY decision_seq) FROM bundles")[0][0] == seqs
     store.close()
 
 
@@ -109,3 +135,24 @@ async def test_halted_survives_a_restart(tmp_path: Path) -> None:
     restarted.restore(load_risk_transitions(reopened))
     assert restarted.state is RiskState.HALTED
     reopened.close()
+
+
+async def test_slow_snapshots_space_out(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An export that takes 20 ms may run once every 2 s (1 % of the time), however often asked."""
+    store = Store(tmp_path / "m.duckdb")
+    exports: list[float] = []
+
+    def slow_export() -> None:
+        time.sleep(0.02)
+        exports.append(time.monotonic())
+
+    monkeypatch.setattr(store, "export_snapshot", slow_export)
+    writer = StoreWriter(store, flush_interval_s=0.01, snapshot_every_s=0.01)
+    writer.start()
+    for _ in range(10):
+        await writer.flush()
+        await asyncio.sleep(0.02)
+    assert len(exports) == 1
+    await writer.stop()
+    assert len(exports) == 2  # and one at stop, so readers see everything
+    store.close()

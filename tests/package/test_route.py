@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 import struct
 
 import pytest
@@ -14,6 +15,7 @@ from solders.pubkey import Pubkey
 from mevbot.dex import raydium_amm_v4, raydium_cpmm, whirlpool
 from mevbot.dex.registry import VENUES
 from mevbot.market.model import MarketModel
+from mevbot.package import route as route_module
 from mevbot.package.keys import TradingKey
 from mevbot.package.lookup_tables import (
     create_lookup_table,
@@ -29,6 +31,7 @@ from mevbot.package.route import (
     associated_token_account,
     compute_unit_limit,
     hop_instructions,
+    market_accounts,
     route_accounts,
     route_bundle,
     route_plan,
@@ -205,3 +208,36 @@ def test_route_builder_sizes_the_limit_from_preflights_then_bounds_and_uses_tabl
     ]
     assert builder.bundle(big, **send).transactions[0].message.address_table_lookups
     assert not builder.bundle(fits, **send).transactions[0].message.address_table_lookups
+
+
+@pytest.mark.parametrize(("index", "price"), [(0, 0), (0, 7), (1, 0)])
+def test_a_route_is_compiled_once_and_each_bundle_is_what_compiling_it_gives(
+    index: int, price: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The builder compiles a route's message once and splices every later bundle of it (other
+    amounts, tip, limit, blockhash) into that message; each is byte for byte the transaction that
+    compiling and signing it gives."""
+    key = TradingKey.generate()
+    accounts = market_accounts(MODEL.registry, range(len(MODEL.registry)), key.pubkey)
+    tables = [
+        AddressLookupTableAccount(Pubkey.new_unique(), list(accounts[start : start + 256]))
+        for start in range(0, len(accounts), 256)
+    ]
+    planted = UNIVERSE.planted[index]
+    builder = RouteBuilder(MODEL, key.pubkey, lookup_tables=tables)
+    send = dict(payer=key, tip_account=TIP.account, compute_unit_price=price)
+    rng = random.Random(index)
+    for _ in range(12):
+        opportunity = cycle_opportunity(MODEL, planted, 10**13, rng.randrange(10**4, 10**8))
+        blockhash, tip, units = Hash.new_unique(), rng.randrange(1, 10**9), rng.randrange(1, 10**6)
+        (tx,) = builder.bundle(
+            opportunity, blockhash=blockhash, tip_lamports=tip, units_consumed=units, **send
+        ).transactions
+        (compiled,) = route_bundle(
+            key, route_plan(opportunity, MODEL.registry, key.pubkey), blockhash, tip=Tip(TIP.account, tip),
+            units_consumed=units, compute_unit_price=price, lookup_tables=tables if index == 1 else (),
+        ).transactions  # fmt: skip
+        assert bytes(tx) == bytes(compiled)
+        assert tx.verify_with_results() == [True]
+        monkeypatch.setattr(route_module, "compile_message", None)  # the first bundle's compile is the only one
+    assert bool(tx.message.address_table_lookups) == (index == 1)

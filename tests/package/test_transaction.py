@@ -139,6 +139,13 @@ def test_keys_never_show_their_secret(tmp_path: Path) -> None:
         pickle.dumps(loaded)
 
 
+def test_a_key_signs_as_its_keypair_does() -> None:
+    keypair = Keypair()
+    key = TradingKey(keypair)
+    for payload in (b"", b"\x80message", bytes(range(256)) * 4):
+        assert key.sign_bytes(payload) == bytes(keypair.sign_message(payload))
+
+
 def test_bad_keypair_files_are_named_not_quoted(tmp_path: Path) -> None:
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(list(range(63))))

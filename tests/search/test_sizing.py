@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import numpy as np
 import pytest
+from solders.pubkey import Pubkey
 
-from mevbot.dex.base import QuoteError
+from mevbot.dex import whirlpool
+from mevbot.dex.base import U64_MAX, QuoteError
+from mevbot.dex.clmm_math import tick_from_sqrt_price
 from mevbot.dex.raydium_amm_v4 import swap_base_in
+from mevbot.dex.spl_token import ACCOUNT_LEN, TOKEN_PROGRAM_ID, encode_token_account, token_amount
+from mevbot.events import AccountUpdate
+from mevbot.market.model import MarketModel
 from mevbot.search import kernels
+from mevbot.search.engine import CycleSearch, SearchSettings
+from mevbot.search.route import RouteQuoter
 from mevbot.search.sizing import FloatModel, maximize_profit
 
 UPPER = 20_000
@@ -93,3 +102,53 @@ def test_nothing_profits_on_a_fair_route() -> None:
     profit = exact_profit([(10_000, 10_000), (10_000, 10_000)])
     best = maximize_profit(profit, 100.0, UPPER)
     assert best.profit <= 0
+
+
+def test_sizing_on_the_model_stays_within_rounding_of_a_full_search(small_universe) -> None:  # type: ignore[no-untyped-def]
+    """Every cycle the float model calls profitable, on a universe whose prices keep moving (ticks
+    crossed, refits), is sized from the model about as well as by a golden-section search over the
+    exact quotes that ignores the model, in far fewer quotes. Each exact profit is the route's
+    smooth curve give or take the rounding jitter, so two inputs near its peak differ by at most
+    twice that."""
+    universe, _ = small_universe
+    model, _ = MarketModel.from_accounts(universe.accounts)  # a copy of its own: prices move here
+    search = CycleSearch(model, SearchSettings(base_mints=(universe.base_mints[0],)))
+    rng = random.Random(3)
+    compared = fast_quotes = full_quotes = 0
+    for slot in range(2, 150):
+        changed = model.apply(_moved(model, rng, slot))
+        for cycle in np.unique(np.concatenate([search.cycles.through(p) for p in changed])):
+            edges = search.cycles.hops(int(cycle))
+            a, c = kernels.cycle_mobius(
+                search.cycles.edges[cycle], len(edges), model.hot.reserve_a, model.hot.reserve_b,
+                model.hot.fee, kernels.NO_PATCH, kernels.NO_RESERVES, kernels.NO_RESERVES,
+            )  # fmt: skip
+            guess, float_profit = kernels.optimum(a, c)
+            if float_profit < 1:
+                continue
+            jitter = search._rounding_jitter(edges)
+            fast = maximize_profit(
+                RouteQuoter(model, edges), guess, U64_MAX, FloatModel(guess, float_profit, len(edges), jitter)
+            )
+            full = maximize_profit(RouteQuoter(model, edges), guess, U64_MAX)
+            assert fast.profit >= full.profit - 2 * jitter, (edges, fast, full)
+            compared += 1
+            fast_quotes += fast.evaluations
+            full_quotes += full.evaluations
+    assert compared >= 100
+    assert fast_quotes * 4 < full_quotes
+
+
+def _moved(model: MarketModel, rng: random.Random, slot: int) -> AccountUpdate:
+    """A random pool's price moved: a Whirlpool's sqrt price by up to ±1 %, a CP pool's vault by ±2 %."""
+    pool_id = rng.randrange(len(model.registry))
+    info = model.registry.pool(pool_id)
+    if info.venue.name == "whirlpool":
+        price = int(info.pool.sqrt_price * (1 + rng.uniform(-0.01, 0.01)))
+        moved = dataclasses.replace(info.pool, sqrt_price=price, tick_current_index=tick_from_sqrt_price(price))
+        return AccountUpdate(info.address, whirlpool.PROGRAM_ID, 1, whirlpool.encode_whirlpool(moved), slot)
+    vault = rng.choice([a for a in model.registry.dependencies(pool_id) if len(model.account_data(a) or b"") == ACCOUNT_LEN])
+    data = model.account_data(vault) or b""
+    amount = int(token_amount(data) * (1 + rng.uniform(-0.02, 0.02)))
+    encoded = encode_token_account(Pubkey.from_bytes(data[:32]), Pubkey.from_bytes(data[32:64]), amount)
+    return AccountUpdate(vault, TOKEN_PROGRAM_ID, 1, encoded, slot)
