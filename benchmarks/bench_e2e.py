@@ -38,7 +38,7 @@ from benchmarks.feed import notifications, random_updates, subscription_ids
 from benchmarks.harness import BenchResult, summarize
 from mevbot.config import parse_config
 from mevbot.dex.spl_token import NATIVE_MINT
-from mevbot.engine import Endpoints, Engine
+from mevbot.engine import Endpoints, Engine, long_lived_heap
 from mevbot.events import AccountUpdate
 from mevbot.ingest.coalesce import UpdateCoalescer
 from mevbot.ingest.pubsub import parse_message
@@ -87,7 +87,8 @@ def decision_latency(pools: int, n: int, rate_per_s: int = RATE_PER_S) -> BenchR
                 lookup_tables=market_tables(model, key.pubkey),
             )  # fmt: skip
             stream = _Stream(engine, messages, subscriptions)
-            uvloop.run(stream.run(rate_per_s))
+            with long_lived_heap():  # as `Engine.run` does once the market is loaded
+                uvloop.run(stream.run(rate_per_s))
         finally:
             store.close()
     idle, work = summarize("", 0, stream.idle), summarize("", 0, stream.work)

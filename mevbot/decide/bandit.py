@@ -71,10 +71,10 @@ class Bandit:
 
     def choose(self, stake: float | None = None) -> Arm:
         """An arm for one opportunity worth `stake` (None: every pull may explore)."""
-        sampled = max(self.arms, key=lambda arm: self.rng.betavariate(arm.alpha, arm.beta) * arm.payoff)
         greedy = self.best()
-        if stake is not None and self._high_stakes(stake):
+        if (stake is not None and self._high_stakes(stake)) or len(self.arms) == 1:
             return greedy
+        sampled = max(self.arms, key=lambda arm: self.rng.betavariate(arm.alpha, arm.beta) * arm.payoff)
         if sampled is not greedy:
             total = sum(arm.pulls for arm in self.arms)
             if total and (self.explored + 1) / (total + 1) > self.max_explore_share:
