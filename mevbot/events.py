@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from solders.pubkey import Pubkey
 
 
-@dataclass(frozen=True, slots=True)
-class AccountUpdate:
-    """An account's bytes as seen at `slot` (from a snapshot, a PubSub notification or a replay)."""
+class AccountUpdate(NamedTuple):
+    """An account's bytes as seen at `slot` (from a snapshot, a PubSub notification or a replay).
+
+    A named tuple, not a frozen dataclass: the feed builds one per message, and a tuple costs a
+    third as much to build. It is as immutable, and compares and hashes by its fields too.
+    """
 
     pubkey: Pubkey
     owner: Pubkey

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import itertools
 import json
 import logging
@@ -23,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pybase64
 import websockets
 from solders.pubkey import Pubkey
 
@@ -89,19 +91,29 @@ def parse_message(raw: str | bytes, subscriptions: dict[int, Pubkey]) -> Account
 
 
 _UINT = r"(0|[1-9][0-9]*)"  # a JSON non-negative integer: no sign, no leading zero, no fraction
+# The data is taken up to the next quote, which the regex engine scans far faster than a base64
+# character class; the strict base64 decoder then refuses anything but base64.
 _COMPACT_ACCOUNT_NOTIFICATION = re.compile(
     r'\{"jsonrpc":"2\.0","method":"accountNotification","params":\{"result":\{"context":\{"slot":' + _UINT
     + r'(?:,"apiVersion":"[0-9A-Za-z.-]*")?\},"value":\{"lamports":' + _UINT
-    + r',"data":\["([A-Za-z0-9+/]*={0,2})","base64"\],"owner":"([1-9A-HJ-NP-Za-km-z]{32,44})"'
+    + r',"data":\["([^"]*)","base64"\],"owner":"([1-9A-HJ-NP-Za-km-z]{32,44})"'
     + r',"executable":(?:true|false),"rentEpoch":(?:0|[1-9][0-9]*)(?:,"space":(?:0|[1-9][0-9]*))?'
     + r'\}\},"subscription":' + _UINT + r"\}\}"
 )  # fmt: skip
 _OWNERS: dict[str, Pubkey] = {}  # owners are a handful of programs: decode each base58 string once
+_build_update = functools.partial(tuple.__new__, AccountUpdate)  # every field, positionally, in one tuple
 
 
 def _compact_account_notification(raw: str, subscriptions: dict[int, Pubkey]) -> AccountUpdate | None:
     """An `accountNotification` exactly as nodes serialise it (compact, fields in order, base64);
-    None for anything else, or anything the general path would refuse, which then decides."""
+    None for anything else, or anything the general path would refuse, which then decides.
+
+    Strict base64 decoding accepts only base64 characters, which JSON holds verbatim, so the bytes
+    are those `json.loads` and `b64decode(validate=True)` would give; data with anything else in it
+    (an escape) falls through. pybase64's SIMD decoder is 3 to 4 times faster than binascii's on a
+    pool account; it accepts no text the standard one refuses (it refuses a few, e.g. excess padding,
+    that the general path then decides).
+    """
     match = _COMPACT_ACCOUNT_NOTIFICATION.fullmatch(raw)
     if match is None:
         return None
@@ -116,10 +128,10 @@ def _compact_account_notification(raw: str, subscriptions: dict[int, Pubkey]) ->
             if len(_OWNERS) >= 1_024:
                 _OWNERS.clear()
             _OWNERS[owner_text] = owner
-        data_bytes = binascii.a2b_base64(data, strict_mode=True)
+        data_bytes = pybase64.b64decode(data, None, True)  # validate=True; a keyword costs a third more
     except ValueError:  # binascii.Error is one
         return None
-    return AccountUpdate(pubkey, owner, int(lamports), data_bytes, int(slot))
+    return _build_update((pubkey, owner, int(lamports), data_bytes, int(slot)))
 
 
 def _account(pubkey: Pubkey, value: dict[str, Any], slot: int) -> AccountUpdate:

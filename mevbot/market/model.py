@@ -4,6 +4,10 @@ An account update re-loads every pool that reads the account (the pool account i
 a config, a tick array). Updates older than what the model already holds for that account are
 ignored; bytes that a venue refuses to decode are rejected and the previous state kept. Both are
 counted in `MarketStats`, never raised: one bad account must not stop the loop.
+
+Most updates are a vault balance or a pool's price: `venue_views` re-reads only the account that
+changed (and only the fields of a pool account that moved) where that gives exactly what a full
+decode and load would; everything else is decoded and loaded in full.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from mevbot.dex.registry import VENUES
 from mevbot.events import Account, AccountUpdate
 from mevbot.market.hot_state import HotState
 from mevbot.market.registry import PoolRegistry
-from mevbot.market.venue_views import claims_to_be_pool, hot_view, refresh
+from mevbot.market.venue_views import claims_to_be_pool, hot_view, redecode_pool, refresh
 
 
 @dataclass(slots=True)
@@ -55,15 +59,6 @@ class MarketView(Protocol):
     def state(self, pool_id: int) -> Any | None: ...
 
 
-@dataclass(slots=True)
-class _Reload:
-    """A pool account update in flight: applied only if every reader re-loads cleanly."""
-
-    pool_id: int
-    pool: Any
-    dependencies: tuple[Pubkey, ...]
-
-
 class MarketModel:
     def __init__(self, venues: Sequence[Venue] = VENUES) -> None:
         self.registry = PoolRegistry()
@@ -72,8 +67,8 @@ class MarketModel:
         self.topology_version = 0  # bumped when pools are added: cycles must be re-enumerated
         self._venues: dict[Pubkey, Venue] = {venue.program_id: venue for venue in venues}
         self._states: list[Any | None] = []
-        self._data: dict[Pubkey, bytes] = {}
-        self._slots: dict[Pubkey, int] = {}
+        self._accounts: dict[Pubkey, _Stored] = {}
+        self._data: Mapping[Pubkey, bytes] = _StoredBytes(self._accounts)
 
     # --- building --------------------------------------------------------------------------------
 
@@ -84,24 +79,24 @@ class MarketModel:
         """A model of every pool in a snapshot, and the accounts it had to reject (with reasons).
 
         Accounts of a venue program that are not pools (tick arrays, configs) are kept as
-        possible dependencies; anything else no pool reads is dropped.
+        possible dependencies; anything else no pool reads is dropped. An account given twice
+        counts once, as its last copy: a pool is always decoded from the bytes the model keeps for
+        it, which `apply` compares the next bytes with.
         """
         model = cls(venues)
         rejected: list[Rejected] = []
         owners: dict[Pubkey, Pubkey] = {}
-        for account in accounts:
-            at = getattr(account, "slot", slot)
-            model._data[account.pubkey] = account.data
-            model._slots[account.pubkey] = at
+        for account in {account.pubkey: account for account in accounts}.values():
+            model._accounts[account.pubkey] = _Stored(account.data, getattr(account, "slot", slot))
             owners[account.pubkey] = account.owner
             venue = model._venues.get(account.owner)
-            if venue is not None and model.registry.pool_id(account.pubkey) is None:
+            if venue is not None:
                 reason = model._try_register(venue, account.pubkey, account.data, account.owner)
                 if reason:
                     rejected.append(Rejected(account.pubkey, reason))
-        for pubkey in list(model._data):
+        for pubkey in list(model._accounts):
             if owners[pubkey] not in model._venues and not model.registry.readers(pubkey):
-                del model._data[pubkey], model._slots[pubkey]
+                del model._accounts[pubkey]
         for pool_id in range(len(model.registry)):
             reason = model._load_into(pool_id)
             if reason:
@@ -130,7 +125,7 @@ class MarketModel:
         info = self.registry.pool(pool_id)
         state, reason = _load(info.venue, info.pool, self._data)
         accounts = (info.address, *self.registry.dependencies(pool_id))
-        self._commit(pool_id, state, max(self._slots.get(a, 0) for a in accounts))
+        self._commit(pool_id, state, max(self.account_slot(a) or 0 for a in accounts))
         return reason
 
     # --- reading ---------------------------------------------------------------------------------
@@ -144,51 +139,90 @@ class MarketModel:
 
     def account_data(self, pubkey: Pubkey) -> bytes | None:
         """The bytes last applied for `pubkey`, if the model keeps that account."""
-        return self._data.get(pubkey)
+        stored = self._accounts.get(pubkey)
+        return None if stored is None else stored.data
 
     def account_slot(self, pubkey: Pubkey) -> int | None:
-        return self._slots.get(pubkey)
+        stored = self._accounts.get(pubkey)
+        return None if stored is None else stored.slot
 
     def missing_accounts(self) -> list[Pubkey]:
         """Accounts some pool reads that the model has never seen: what an ingest source should fetch."""
-        return [a for a in self.registry.tracked_accounts() if a not in self._data]
+        return [a for a in self.registry.tracked_accounts() if a not in self._accounts]
 
     # --- updating --------------------------------------------------------------------------------
 
     def apply(self, update: AccountUpdate) -> tuple[int, ...]:
         """Apply one account update; returns the ids of the pools whose state it changed."""
         self.stats.updates += 1
-        last = self._slots.get(update.pubkey)
-        if last is not None and update.slot < last:
+        pubkey, slot = update.pubkey, update.slot
+        stored = self._accounts.get(pubkey)
+        if stored is not None and slot < stored.slot:
             self.stats.stale += 1
             return ()
-        reload: _Reload | None = None
-        pool_id = self.registry.pool_id(update.pubkey)
-        if pool_id is not None:
-            info = self.registry.pool(pool_id)
-            try:
-                pool = info.venue.decode_pool(update.pubkey, update.data, update.owner)
-            except (DecodeError, QuoteError):
+        own_id, readers = self.registry.pool_and_readers(pubkey)
+        if not readers:
+            return self._apply_untracked(update, stored)
+        pool = dependencies = None  # the re-decoded pool, when this is a pool's own account
+        if own_id is not None:
+            assert stored is not None  # a pool is registered from bytes the model keeps
+            decoded = self._decode_pool(own_id, update, stored.data)
+            if decoded is None:
                 self.stats.malformed += 1
                 return ()
-            reload = _Reload(pool_id, pool, info.venue.dependencies(pool))
-        elif not self.registry.readers(update.pubkey):
-            return self._apply_untracked(update)
-        return self._reload_readers(update, reload)
+            pool, dependencies = decoded
+        data = update.data
+        loaded = self._reload(pubkey, data, readers, own_id, pool, dependencies)
+        if loaded is None:
+            self.stats.malformed += 1
+            return ()
+        if stored is None:
+            self._accounts[pubkey] = _Stored(data, slot)
+        else:  # in place: no second lookup
+            stored.data, stored.slot = data, slot
+        if own_id is not None:
+            self.registry.replace_pool(own_id, pool, dependencies)
+        for pool_id, state in loaded:
+            self._commit(pool_id, state, slot)
+        self.stats.applied += 1
+        return readers
 
-    def _apply_untracked(self, update: AccountUpdate) -> tuple[int, ...]:
+    def _decode_pool(self, pool_id: int, update: AccountUpdate, old: bytes) -> tuple[Any, tuple[Pubkey, ...]] | None:
+        """The pool account re-decoded and the accounts it reads; None if its venue refuses the
+        bytes, or if they move the pool to other mints (its tokens are registered by them).
+
+        When only the fields a swap moves differ from the bytes the pool was decoded from, only
+        those are read (a full decode is most of the cost of a pool update).
+        """
+        info = self.registry.pool(pool_id)
+        venue = info.venue
+        pool = None
+        if update.owner == venue.program_id:  # else the full decode refuses it
+            pool = redecode_pool(info.pool, old, update.data)  # the mints are among what it compares
+        if pool is None:
+            try:
+                pool = venue.decode_pool(update.pubkey, update.data, update.owner)
+            except (DecodeError, QuoteError):
+                return None
+            if pool.mint_a != info.pool.mint_a or pool.mint_b != info.pool.mint_b:
+                return None
+        return pool, venue.dependencies(pool)
+
+    def _apply_untracked(self, update: AccountUpdate, stored: _Stored | None) -> tuple[int, ...]:
+        """An account no pool reads: a new pool, or a tick array or config some pool may read
+        later. Kept only if its venue accepts it; what was `stored` for it before stays otherwise."""
         venue = self._venues.get(update.owner)
         if venue is None:
             self.stats.untracked += 1
             return ()
-        self._data[update.pubkey] = update.data  # a tick array or config some pool may read later
-        self._slots[update.pubkey] = update.slot
         before = len(self.registry)
-        reason = self._try_register(venue, update.pubkey, update.data, update.owner)
-        if reason:
+        if self._try_register(venue, update.pubkey, update.data, update.owner):
             self.stats.malformed += 1
-            del self._data[update.pubkey], self._slots[update.pubkey]
             return ()
+        if stored is None:
+            self._accounts[update.pubkey] = _Stored(update.data, update.slot)
+        else:
+            stored.data, stored.slot = update.data, update.slot
         if len(self.registry) == before:
             self.stats.untracked += 1
             return ()
@@ -197,36 +231,30 @@ class MarketModel:
         self._load_into(before)
         return (before,)
 
-    def _reload_readers(self, update: AccountUpdate, reload: _Reload | None) -> tuple[int, ...]:
-        readers = self.registry.readers(update.pubkey)
-        view = _Overlaid(self._data, update.pubkey, update.data)
-        loaded: dict[int, Any | None] = {}
-        for pool_id in sorted(readers):
-            info = self.registry.pool(pool_id)
-            pool, same_reads = info.pool, True
-            if reload is not None and reload.pool_id == pool_id:
-                pool, same_reads = reload.pool, reload.dependencies == self.registry.dependencies(pool_id)
+    def _reload(
+        self, pubkey: Pubkey, data: bytes, readers: tuple[int, ...], own_id: int | None, pool: Any, dependencies: Any
+    ) -> list[tuple[int, Any | None]] | None:
+        """(id, state) of each reader once `pubkey` holds `data` (state None: untradable), or None
+        if a venue refuses the bytes. `pool` and `dependencies` are the re-decoded pool `own_id`'s."""
+        loaded = []
+        for pool_id in readers:
+            new_pool, same_reads = None, True  # None: the pool account is not what changed
+            if pool_id == own_id:
+                new_pool, same_reads = pool, dependencies == self.registry.dependencies(pool_id)
             previous = self._states[pool_id]
             try:
-                shortcut = (
-                    None
-                    if previous is None
-                    else refresh(previous, pool, update.pubkey, update.data, same_reads)
-                )
-                loaded[pool_id] = shortcut if shortcut is not None else info.venue.load(pool, view)
+                state = None if previous is None else refresh(previous, new_pool, pubkey, data, same_reads)
+                if state is None:
+                    info = self.registry.pool(pool_id)
+                    state = info.venue.load(
+                        info.pool if new_pool is None else new_pool, _Overlaid(self._data, pubkey, data)
+                    )
             except DecodeError:
-                self.stats.malformed += 1
-                return ()
+                return None
             except (KeyError, QuoteError):
-                loaded[pool_id] = None
-        self._data[update.pubkey] = update.data
-        self._slots[update.pubkey] = update.slot
-        if reload is not None:
-            self.registry.replace_pool(reload.pool_id, reload.pool, reload.dependencies)
-        for pool_id, state in loaded.items():
-            self._commit(pool_id, state, update.slot)
-        self.stats.applied += 1
-        return tuple(sorted(loaded))
+                state = None
+            loaded.append((pool_id, state))
+        return loaded
 
     def _commit(self, pool_id: int, state: Any | None, slot: int) -> None:
         view = None
@@ -249,6 +277,32 @@ def _load(venue: Venue, pool: Any, data: Mapping[Pubkey, bytes]) -> tuple[Any | 
         return None, f"missing account {exc.args[0]}"
     except (DecodeError, QuoteError) as exc:
         return None, f"{venue.name}: {exc}"
+
+
+@dataclass(slots=True)
+class _Stored:
+    """An account's bytes and the slot they are from, updated in place."""
+
+    data: bytes
+    slot: int
+
+
+class _StoredBytes(Mapping[Pubkey, bytes]):
+    """The stored accounts' bytes, as `Venue.load` reads them."""
+
+    __slots__ = ("_accounts",)
+
+    def __init__(self, accounts: dict[Pubkey, _Stored]) -> None:
+        self._accounts = accounts
+
+    def __getitem__(self, key: Pubkey) -> bytes:
+        return self._accounts[key].data
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._accounts)
+
+    def __len__(self) -> int:
+        return len(self._accounts)
 
 
 class _Overlaid(Mapping[Pubkey, bytes]):

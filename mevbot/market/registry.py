@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from solders.pubkey import Pubkey
 
-from mevbot.dex.base import Venue
+from mevbot.dex.base import Venue, positional_constructor
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,16 +30,22 @@ class PoolInfo:
     token_b: int
 
 
+_build_info = positional_constructor(PoolInfo)  # one per pool account update
+Tracked = tuple[int | None, tuple[int, ...]]
+_UNTRACKED: Tracked = (None, ())
+
+
 class PoolRegistry:
     """Pool pubkey ↔ pool id, mint ↔ token id, and account → ids of the pools that read it."""
 
     def __init__(self) -> None:
         self._pools: list[PoolInfo] = []
-        self._pool_ids: dict[Pubkey, int] = {}
         self._mints: list[Pubkey] = []
         self._token_ids: dict[Pubkey, int] = {}
         self._dependencies: list[tuple[Pubkey, ...]] = []
-        self._readers: dict[Pubkey, set[int]] = {}
+        # Every tracked account → (its pool id if it is a pool account, the ids of the pools that
+        # read it, ascending): one table, so an update finds both with one lookup.
+        self._tracked: dict[Pubkey, Tracked] = {}
 
     def __len__(self) -> int:
         return len(self._pools)
@@ -50,7 +56,7 @@ class PoolRegistry:
 
     def add_pool(self, address: Pubkey, venue: Venue, pool: Any, dependencies: Iterable[Pubkey]) -> PoolInfo:
         """Register a pool (its mints get token ids on first sight). Refuses a pool seen before."""
-        if address in self._pool_ids:
+        if self.pool_id(address) is not None:
             raise ValueError(f"pool {address} is already registered")
         if pool.mint_a == pool.mint_b:
             raise ValueError(f"pool {address} trades {pool.mint_a} against itself")
@@ -58,35 +64,44 @@ class PoolRegistry:
             len(self._pools), address, venue, pool, self.token_id(pool.mint_a), self.token_id(pool.mint_b)
         )
         self._pools.append(info)
-        self._pool_ids[address] = info.id
         self._dependencies.append(())
-        self._readers.setdefault(address, set()).add(info.id)
+        self._add_reader(address, info.id)
+        self._tracked[address] = (info.id, self._tracked[address][1])
         self.set_dependencies(info.id, dependencies)
         return info
 
     def replace_pool(self, pool_id: int, pool: Any, dependencies: Iterable[Pubkey]) -> PoolInfo:
         """Swap in a re-decoded pool account, e.g. a Whirlpool whose price moved to other tick arrays."""
         old = self._pools[pool_id]
-        if (pool.mint_a, pool.mint_b) != (old.pool.mint_a, old.pool.mint_b):
+        if pool.mint_a != old.pool.mint_a or pool.mint_b != old.pool.mint_b:
             raise ValueError(f"pool {old.address} changed its mints")
-        info = PoolInfo(pool_id, old.address, old.venue, pool, old.token_a, old.token_b)
+        info = _build_info(pool_id, old.address, old.venue, pool, old.token_a, old.token_b)
         self._pools[pool_id] = info
         self.set_dependencies(pool_id, dependencies)
         return info
 
     def set_dependencies(self, pool_id: int, dependencies: Iterable[Pubkey]) -> None:
+        if dependencies == self._dependencies[pool_id]:
+            return  # most pool updates: checked before the copy below, which costs more
         new = tuple(dict.fromkeys(dependencies))
         if new == self._dependencies[pool_id]:
             return
         for account in self._dependencies[pool_id]:
             if account not in new and account != self._pools[pool_id].address:
-                readers = self._readers[account]
-                readers.discard(pool_id)
-                if not readers:
-                    del self._readers[account]
+                own, readers = self._tracked[account]
+                readers = tuple(r for r in readers if r != pool_id)
+                if readers:
+                    self._tracked[account] = (own, readers)
+                else:
+                    del self._tracked[account]  # no pool reads it, so it is no pool's own account
         for account in new:
-            self._readers.setdefault(account, set()).add(pool_id)
+            self._add_reader(account, pool_id)
         self._dependencies[pool_id] = new
+
+    def _add_reader(self, account: Pubkey, pool_id: int) -> None:
+        own, readers = self._tracked.get(account, _UNTRACKED)
+        if pool_id not in readers:
+            self._tracked[account] = (own, tuple(sorted((*readers, pool_id))))
 
     def token_id(self, mint: Pubkey) -> int:
         """The mint's token id, assigned on first use."""
@@ -109,18 +124,23 @@ class PoolRegistry:
         return list(self._pools)
 
     def pool_id(self, address: Pubkey) -> int | None:
-        return self._pool_ids.get(address)
+        return self._tracked.get(address, _UNTRACKED)[0]
 
     def dependencies(self, pool_id: int) -> tuple[Pubkey, ...]:
         return self._dependencies[pool_id]
 
     def readers(self, account: Pubkey) -> frozenset[int]:
         """Ids of the pools whose state reads `account` (empty for an account no pool reads)."""
-        return frozenset(self._readers.get(account, ()))
+        return frozenset(self._tracked.get(account, _UNTRACKED)[1])
+
+    def pool_and_readers(self, account: Pubkey) -> Tracked:
+        """(`pool_id`, `readers` in ascending order) with one lookup and no copy: what every account
+        update asks first."""
+        return self._tracked.get(account, _UNTRACKED)
 
     def tracked_accounts(self) -> list[Pubkey]:
         """Every account some pool reads: what an ingest source should subscribe to."""
-        return list(self._readers)
+        return list(self._tracked)
 
     def token_pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """(token_a, token_b) per pool id, as int32 arrays."""

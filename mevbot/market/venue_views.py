@@ -2,22 +2,25 @@
 
 Per state type: its float `HotView` for the kernels, the state after a swap (for the
 pending-state overlay), and a cheap refresh when one account changed (a Whirlpool's `load`
-decodes every tick array again, ~0.4 ms; most updates change one account). Per program: whether
-some bytes claim to be a pool account. Both read the dataclasses the dex modules define and reuse their
-exact swap functions; no swap math is restated here, only where its results are booked.
+decodes every tick array again, ~0.4 ms; most updates change one account). Per pool type: a
+re-decode of the fields a swap moves. Per program: whether some bytes claim to be a pool account.
+All read the dataclasses the dex modules define and reuse their exact decoders and swap functions;
+no layout or swap math is restated here, only which accounts a change reaches.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from solders.pubkey import Pubkey
 
-from mevbot.dex import raydium_amm_v4, raydium_cpmm, whirlpool
-from mevbot.dex.base import DecodeError, Quote, QuoteError, UnsupportedPool
+from mevbot.dex import raydium_amm_v4, raydium_cpmm, spl_token, whirlpool
+from mevbot.dex.base import DecodeError, Quote, QuoteError, UnsupportedPool, positional_constructor
 from mevbot.dex.clmm_math import FEE_RATE_MUL_VALUE
+from mevbot.dex.whirlpool_accounts import redecode_whirlpool
 from mevbot.market.hot_state import CONCENTRATED, CONSTANT_PRODUCT, HotView
 
 _Q64 = float(1 << 64)
@@ -39,12 +42,16 @@ def claims_to_be_pool(program_id: Pubkey, data: bytes) -> bool:
     return len(data) == _POOL_SIZES.get(program_id, -1)
 
 
+# Every field, positionally: `HotView.__new__` is Python code, and a view is built per update.
+_hot_view = functools.partial(tuple.__new__, HotView)
+
+
 def _amm_v4_view(state: raydium_amm_v4.AmmV4State) -> HotView | None:
     pool = state.pool
     if pool.status not in raydium_amm_v4._SWAP_STATUSES or not pool.swap_fee_denominator:
         return None
     fee = pool.swap_fee_numerator / pool.swap_fee_denominator
-    return HotView(CONSTANT_PRODUCT, float(state.reserve_coin), float(state.reserve_pc), fee)
+    return _hot_view((CONSTANT_PRODUCT, float(state.reserve_coin), float(state.reserve_pc), fee, 0.0, 0.0))
 
 
 def _cpmm_view(state: raydium_cpmm.CpmmState) -> HotView | None:
@@ -52,7 +59,7 @@ def _cpmm_view(state: raydium_cpmm.CpmmState) -> HotView | None:
         return None
     rates = state.rates
     fee = (rates.trade_fee_rate + rates.creator_fee_rate) / raydium_cpmm.FEE_RATE_DENOMINATOR
-    return HotView(CONSTANT_PRODUCT, float(state.reserve_0), float(state.reserve_1), fee)
+    return _hot_view((CONSTANT_PRODUCT, float(state.reserve_0), float(state.reserve_1), fee, 0.0, 0.0))
 
 
 def _whirlpool_view(state: whirlpool.WhirlpoolState) -> HotView | None:
@@ -62,7 +69,8 @@ def _whirlpool_view(state: whirlpool.WhirlpoolState) -> HotView | None:
     sqrt_price = pool.sqrt_price / _Q64
     liquidity = float(pool.liquidity)
     fee = pool.fee_rate / FEE_RATE_MUL_VALUE
-    return HotView(CONCENTRATED, liquidity / sqrt_price, liquidity * sqrt_price, fee, sqrt_price, liquidity)
+    reserve_a, reserve_b = liquidity / sqrt_price, liquidity * sqrt_price
+    return _hot_view((CONCENTRATED, reserve_a, reserve_b, fee, sqrt_price, liquidity))
 
 
 def _amm_v4_after(
@@ -155,6 +163,44 @@ def _whirlpool_after(
     return result.to_quote(), dataclasses.replace(state, pool=after_pool)
 
 
+def _amm_v4_refresh(
+    state: raydium_amm_v4.AmmV4State,
+    pool: raydium_amm_v4.AmmV4Pool,
+    account: Pubkey,
+    data: bytes,
+    same_reads: bool,
+) -> raydium_amm_v4.AmmV4State | None:
+    """A vault: read its balance, keep the other. The pool account: keep both balances."""
+    if not same_reads:
+        return None
+    coin = spl_token.token_amount(data) if account == pool.coin_vault else state.coin_vault_amount
+    pc = spl_token.token_amount(data) if account == pool.pc_vault else state.pc_vault_amount
+    return raydium_amm_v4.state_of(pool, coin, pc)
+
+
+def _cpmm_refresh(
+    state: raydium_cpmm.CpmmState,
+    pool: raydium_cpmm.CpmmPool,
+    account: Pubkey,
+    data: bytes,
+    same_reads: bool,
+) -> raydium_cpmm.CpmmState | None:
+    """A vault: check and read its balance, keep the rest. The pool account: keep the config and
+    both balances. The config: None (it is rare, and holds the rates)."""
+    if not same_reads or account == pool.amm_config:
+        return None
+    is_0, is_1 = account == pool.token_0_vault, account == pool.token_1_vault
+    if is_0:
+        raydium_cpmm.refuse_transfer_fee(pool, data, "token 0")
+    if is_1:
+        raydium_cpmm.refuse_transfer_fee(pool, data, "token 1")
+    amount_0 = spl_token.token_amount(data) if is_0 else state.vault_0_amount
+    amount_1 = spl_token.token_amount(data) if is_1 else state.vault_1_amount
+    if pool is state.pool:
+        return raydium_cpmm.with_vault_amounts(state, amount_0, amount_1)
+    return raydium_cpmm.state_of(pool, state.config, amount_0, amount_1)
+
+
 def _whirlpool_refresh(
     state: whirlpool.WhirlpoolState,
     pool: whirlpool.WhirlpoolPool,
@@ -162,13 +208,10 @@ def _whirlpool_refresh(
     data: bytes,
     same_reads: bool,
 ) -> whirlpool.WhirlpoolState | None:
-    """What `load` would return after `account` changed, re-decoding only that account.
-
-    The pool account, still reading the same tick arrays: keep them. One of its tick arrays:
-    decode it and swap it in. Anything else: None (do a full load).
-    """
+    """The pool account, still reading the same tick arrays: keep them. One of its tick arrays:
+    decode it and swap it in. Anything else: None (do a full load)."""
     if account == pool.address:
-        return whirlpool.WhirlpoolState(pool, state.tick_arrays) if same_reads else None
+        return _build_whirlpool_state(pool, state.tick_arrays) if same_reads else None
     if not data:
         return None
     array = whirlpool.decode_tick_array(data)
@@ -181,8 +224,15 @@ def _whirlpool_refresh(
     return whirlpool.WhirlpoolState.of(pool, {**state.tick_arrays, array.start_tick_index: array})
 
 
+_build_whirlpool_state = positional_constructor(whirlpool.WhirlpoolState)
 _REFRESH: dict[type, Callable[[Any, Any, Pubkey, bytes, bool], Any | None]] = {
+    raydium_amm_v4.AmmV4State: _amm_v4_refresh,
+    raydium_cpmm.CpmmState: _cpmm_refresh,
     whirlpool.WhirlpoolState: _whirlpool_refresh,
+}
+# Pool accounts that can be re-decoded from the fields that move, given the bytes they replace.
+_REDECODE: dict[type, Callable[[Any, bytes, bytes], Any | None]] = {
+    whirlpool.WhirlpoolPool: redecode_whirlpool,
 }
 
 _VIEWS: dict[type, Callable[[Any], HotView | None]] = {
@@ -206,15 +256,28 @@ def hot_view(state: Any) -> HotView | None:
     return view(state)
 
 
-def refresh(state: Any, pool: Any, account: Pubkey, data: bytes, same_reads: bool) -> Any | None:
-    """The state `Venue.load` would give once `account` (one the pool reads) holds `data`, from
-    the pool's previous `state`; None when there is no shortcut (the caller loads in full).
+def refresh(state: Any, pool: Any | None, account: Pubkey, data: bytes, same_reads: bool) -> Any | None:
+    """The state `Venue.load` would give once `account` (one the pool reads) holds `data`, from the
+    pool's previous `state` (loaded from the bytes every other account still holds); None when
+    there is no shortcut (the caller loads in full).
 
-    `same_reads` says the pool still reads the same accounts (its dependencies did not change).
-    Raises DecodeError for bytes `load` would refuse.
+    Most updates change one vault or the pool account: re-reading only that account is what keeps
+    an update in microseconds. `pool` is the re-decoded pool when `account` is the pool's own, else
+    None (the state's pool stands). `same_reads` says the pool still reads the same accounts (its
+    dependencies did not change). Raises what `load` would raise for these bytes.
     """
     shortcut = _REFRESH.get(type(state))
-    return None if shortcut is None else shortcut(state, pool, account, data, same_reads)
+    if shortcut is None:
+        return None
+    return shortcut(state, state.pool if pool is None else pool, account, data, same_reads)
+
+
+def redecode_pool(previous: Any, old: bytes, data: bytes) -> Any | None:
+    """The pool `Venue.decode_pool` would give for `data` (owner checked by the caller), from the
+    `previous` pool decoded from `old`, reading only the fields that moved; None when there is no
+    shortcut for these bytes (the caller decodes in full, and refuses what it must)."""
+    shortcut = _REDECODE.get(type(previous))
+    return None if shortcut is None else shortcut(previous, old, data)
 
 
 def after_swap(state: Any, amount_in: int, a_to_b: bool) -> tuple[Quote, Any]:

@@ -103,3 +103,17 @@ def test_compact_notification_parses_as_the_general_path_does(monkeypatch: pytes
 def test_compact_garbage_is_still_refused(raw: str) -> None:
     with pytest.raises(MalformedNotification):
         parse_message(raw, {5: POOL})
+
+
+@pytest.mark.parametrize("data", ["YW\\/j", "\\u0059WJj", "YW\\u002bj"])
+def test_compact_data_with_json_escapes_gives_what_the_general_path_gives(data: str) -> None:
+    """The fast path reads the data verbatim, so an escaped base64 character must fall through."""
+    raw = _compact(data=data)
+    expected = parse_message(json.dumps(json.loads(raw)), {5: POOL})  # spaced: the general path
+    assert parse_message(raw, {5: POOL}) == expected
+    assert expected.data == base64.b64decode(json.loads(raw)["params"]["result"]["value"]["data"][0])
+
+
+def test_compact_data_with_an_escaped_quote_is_refused() -> None:
+    with pytest.raises(MalformedNotification):
+        parse_message(_compact(data='YW\\"j'), {5: POOL})

@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 from solders.pubkey import Pubkey
 
-from mevbot.dex import raydium_amm_v4, whirlpool
+from mevbot.dex import raydium_amm_v4, raydium_cpmm, whirlpool
 from mevbot.dex.spl_token import TOKEN_PROGRAM_ID, encode_token_account
-from mevbot.events import AccountUpdate
+from mevbot.events import Account, AccountUpdate
 from mevbot.market.hot_state import CONCENTRATED, CONSTANT_PRODUCT
 from mevbot.market.model import MarketModel
 from tests.market.builders import MarketBuilder
@@ -193,3 +193,39 @@ def test_the_whirlpool_refresh_shortcut_gives_what_a_full_load_gives(market) -> 
         == ()
     )
     assert model.stats.malformed == 1
+
+
+@pytest.mark.parametrize("name", ["amm", "cpmm", "whirl"])
+def test_a_pool_account_that_changes_its_mints_is_refused_and_everything_kept(market, name: str) -> None:  # type: ignore[no-untyped-def]
+    """The registry cannot move a pool to other tokens; the update is malformed, not an exception."""
+    builder, pools = market
+    model = builder.model()
+    address = pools[name]
+    pool_id = model.registry.pool_id(address)
+    info = model.registry.pool(pool_id)
+    encode = {
+        "amm": raydium_amm_v4.encode_amm_info, "cpmm": raydium_cpmm.encode_pool_state, "whirl": whirlpool.encode_whirlpool,
+    }[name]  # fmt: skip
+    data = encode(dataclasses.replace(info.pool, mint_a=Pubkey.new_unique()))
+    before = (model.state(pool_id), model.account_data(address), model.account_slot(address), model.hot.version.copy())
+
+    assert model.apply(AccountUpdate(address, info.venue.program_id, 1, data, 20)) == ()
+    assert model.stats.malformed == 1 and model.stats.applied == 0
+    assert (model.state(pool_id), model.account_data(address), model.account_slot(address)) == before[:3]
+    assert model.registry.pool(pool_id) == info
+    assert (model.hot.version == before[3]).all()
+
+
+def test_a_malformed_pool_looking_update_keeps_the_bytes_held_for_that_account(market) -> None:  # type: ignore[no-untyped-def]
+    """A venue account no pool reads (a tick array for later) is kept; bad bytes claiming to be a
+    pool are refused and must not take the kept bytes with them."""
+    builder, _ = market
+    spare = Account(Pubkey.new_unique(), whirlpool.PROGRAM_ID, 1, b"\x01" * 64)
+    model, rejected = MarketModel.from_accounts([*builder.accounts, spare])
+    assert not rejected and model.account_data(spare.pubkey) == spare.data
+
+    claims = AccountUpdate(spare.pubkey, whirlpool.PROGRAM_ID, 1, whirlpool.WHIRLPOOL_DISCRIMINATOR + b"\x00" * 8, 5)
+    assert model.apply(claims) == ()
+    assert model.stats.malformed == 1
+    assert (model.account_data(spare.pubkey), model.account_slot(spare.pubkey)) == (spare.data, 0)
+    assert len(model.registry) == 3
