@@ -511,10 +511,11 @@ def _array_position(pool: WhirlpoolPool) -> int:
     Swaps move the tick within an array far more often than across one, so the starts (and the
     addresses) derived from this are cached instead of recomputed on every pool update.
     """
-    spacing = pool.tick_spacing
-    base = tick_array_start_index(pool.tick_current_index, spacing)
-    last_slot = base + (TICK_ARRAY_SIZE - 1) * spacing
-    return last_slot if pool.tick_current_index >= last_slot else base
+    spacing, tick = pool.tick_spacing, pool.tick_current_index
+    span = TICK_ARRAY_SIZE * spacing  # `tick_array_start_index`, inlined: this runs on every pool update
+    base = tick // span * span
+    last_slot = base + span - spacing
+    return last_slot if tick >= last_slot else base
 
 
 @lru_cache(maxsize=1 << 12)

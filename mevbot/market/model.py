@@ -22,7 +22,7 @@ from mevbot.dex.base import DecodeError, QuoteError, Venue
 from mevbot.dex.registry import VENUES
 from mevbot.events import Account, AccountUpdate
 from mevbot.market.hot_state import HotState
-from mevbot.market.registry import PoolRegistry
+from mevbot.market.registry import PoolRegistry, Tracking
 from mevbot.market.venue_views import claims_to_be_pool, hot_view, redecode_pool, refresh
 
 
@@ -97,6 +97,13 @@ class MarketModel:
         for pubkey in list(model._accounts):
             if owners[pubkey] not in model._venues and not model.registry.readers(pubkey):
                 del model._accounts[pubkey]
+        # Keyed by the registry's own Pubkey objects, which a feed subscribes with: an update's
+        # lookup then matches by identity instead of calling `Pubkey.__eq__` (a vault's key was
+        # the snapshot's object, its pool's field another).
+        for pubkey in model.registry.tracked_accounts():
+            stored = model._accounts.pop(pubkey, None)
+            if stored is not None:
+                model._accounts[pubkey] = stored
         for pool_id in range(len(model.registry)):
             reason = model._load_into(pool_id)
             if reason:
@@ -157,12 +164,18 @@ class MarketModel:
         self.stats.updates += 1
         pubkey, slot = update.pubkey, update.slot
         stored = self._accounts.get(pubkey)
-        if stored is not None and slot < stored.slot:
+        if stored is None:
+            tracking = self.registry.tracking(pubkey)
+        elif slot < stored.slot:
             self.stats.stale += 1
             return ()
-        own_id, readers = self.registry.pool_and_readers(pubkey)
-        if not readers:
+        else:
+            tracking = stored.tracking
+            if tracking is None:  # not looked up since the bytes were stored
+                tracking = stored.tracking = self.registry.tracking(pubkey)
+        if tracking is None or not tracking.readers:
             return self._apply_untracked(update, stored)
+        own_id, readers = tracking.pool_id, tracking.readers
         pool = dependencies = None  # the re-decoded pool, when this is a pool's own account
         if own_id is not None:
             assert stored is not None  # a pool is registered from bytes the model keeps
@@ -177,7 +190,7 @@ class MarketModel:
             self.stats.malformed += 1
             return ()
         if stored is None:
-            self._accounts[pubkey] = _Stored(data, slot)
+            self._accounts[pubkey] = _Stored(data, slot, tracking)
         else:  # in place: no second lookup
             stored.data, stored.slot = data, slot
         if own_id is not None:
@@ -281,10 +294,12 @@ def _load(venue: Venue, pool: Any, data: Mapping[Pubkey, bytes]) -> tuple[Any | 
 
 @dataclass(slots=True)
 class _Stored:
-    """An account's bytes and the slot they are from, updated in place."""
+    """An account's bytes and the slot they are from, updated in place, and the registry's live
+    record of the pools that read it (None until an update looks it up)."""
 
     data: bytes
     slot: int
+    tracking: Tracking | None = None
 
 
 class _StoredBytes(Mapping[Pubkey, bytes]):

@@ -31,8 +31,21 @@ class PoolInfo:
 
 
 _build_info = positional_constructor(PoolInfo)  # one per pool account update
-Tracked = tuple[int | None, tuple[int, ...]]
-_UNTRACKED: Tracked = (None, ())
+
+
+class Tracking:
+    """Which pools read one account: `pool_id` if it is a pool's own account, and `readers`, the
+    ids of the pools that read it, ascending (empty: none does now).
+
+    The registry keeps one per account it has ever tracked and updates it in place, so a caller may
+    hold on to it: the market model keeps it with the account's bytes and finds both with one lookup.
+    """
+
+    __slots__ = ("pool_id", "readers")
+
+    def __init__(self) -> None:
+        self.pool_id: int | None = None
+        self.readers: tuple[int, ...] = ()
 
 
 class PoolRegistry:
@@ -43,9 +56,10 @@ class PoolRegistry:
         self._mints: list[Pubkey] = []
         self._token_ids: dict[Pubkey, int] = {}
         self._dependencies: list[tuple[Pubkey, ...]] = []
-        # Every tracked account → (its pool id if it is a pool account, the ids of the pools that
-        # read it, ascending): one table, so an update finds both with one lookup.
-        self._tracked: dict[Pubkey, Tracked] = {}
+        # Every account ever tracked → its pool id if it is a pool account and the pools that read
+        # it: one table, so an update finds both with one lookup. Entries are never dropped (an
+        # account no pool reads any more keeps an empty one), so a `Tracking` handed out stays live.
+        self._tracked: dict[Pubkey, Tracking] = {}
 
     def __len__(self) -> int:
         return len(self._pools)
@@ -65,15 +79,17 @@ class PoolRegistry:
         )
         self._pools.append(info)
         self._dependencies.append(())
-        self._add_reader(address, info.id)
-        self._tracked[address] = (info.id, self._tracked[address][1])
+        self._add_reader(address, info.id).pool_id = info.id
         self.set_dependencies(info.id, dependencies)
         return info
 
     def replace_pool(self, pool_id: int, pool: Any, dependencies: Iterable[Pubkey]) -> PoolInfo:
         """Swap in a re-decoded pool account, e.g. a Whirlpool whose price moved to other tick arrays."""
         old = self._pools[pool_id]
-        if pool.mint_a != old.pool.mint_a or pool.mint_b != old.pool.mint_b:
+        # By identity first: a pool re-decoded from the fields that move keeps its mint objects.
+        if (pool.mint_a is not old.pool.mint_a and pool.mint_a != old.pool.mint_a) or (
+            pool.mint_b is not old.pool.mint_b and pool.mint_b != old.pool.mint_b
+        ):
             raise ValueError(f"pool {old.address} changed its mints")
         info = _build_info(pool_id, old.address, old.venue, pool, old.token_a, old.token_b)
         self._pools[pool_id] = info
@@ -88,20 +104,19 @@ class PoolRegistry:
             return
         for account in self._dependencies[pool_id]:
             if account not in new and account != self._pools[pool_id].address:
-                own, readers = self._tracked[account]
-                readers = tuple(r for r in readers if r != pool_id)
-                if readers:
-                    self._tracked[account] = (own, readers)
-                else:
-                    del self._tracked[account]  # no pool reads it, so it is no pool's own account
+                tracking = self._tracked[account]
+                tracking.readers = tuple(r for r in tracking.readers if r != pool_id)
         for account in new:
             self._add_reader(account, pool_id)
         self._dependencies[pool_id] = new
 
-    def _add_reader(self, account: Pubkey, pool_id: int) -> None:
-        own, readers = self._tracked.get(account, _UNTRACKED)
-        if pool_id not in readers:
-            self._tracked[account] = (own, tuple(sorted((*readers, pool_id))))
+    def _add_reader(self, account: Pubkey, pool_id: int) -> Tracking:
+        tracking = self._tracked.get(account)
+        if tracking is None:
+            tracking = self._tracked[account] = Tracking()
+        if pool_id not in tracking.readers:
+            tracking.readers = tuple(sorted((*tracking.readers, pool_id)))
+        return tracking
 
     def token_id(self, mint: Pubkey) -> int:
         """The mint's token id, assigned on first use."""
@@ -124,23 +139,24 @@ class PoolRegistry:
         return list(self._pools)
 
     def pool_id(self, address: Pubkey) -> int | None:
-        return self._tracked.get(address, _UNTRACKED)[0]
+        tracking = self._tracked.get(address)
+        return None if tracking is None else tracking.pool_id
 
     def dependencies(self, pool_id: int) -> tuple[Pubkey, ...]:
         return self._dependencies[pool_id]
 
     def readers(self, account: Pubkey) -> frozenset[int]:
         """Ids of the pools whose state reads `account` (empty for an account no pool reads)."""
-        return frozenset(self._tracked.get(account, _UNTRACKED)[1])
+        tracking = self._tracked.get(account)
+        return frozenset() if tracking is None else frozenset(tracking.readers)
 
-    def pool_and_readers(self, account: Pubkey) -> Tracked:
-        """(`pool_id`, `readers` in ascending order) with one lookup and no copy: what every account
-        update asks first."""
-        return self._tracked.get(account, _UNTRACKED)
+    def tracking(self, account: Pubkey) -> Tracking | None:
+        """The live `Tracking` of an account some pool reads or once read; None for any other."""
+        return self._tracked.get(account)
 
     def tracked_accounts(self) -> list[Pubkey]:
         """Every account some pool reads: what an ingest source should subscribe to."""
-        return list(self._tracked)
+        return [account for account, tracking in self._tracked.items() if tracking.readers]
 
     def token_pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """(token_a, token_b) per pool id, as int32 arrays."""

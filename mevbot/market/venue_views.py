@@ -6,6 +6,10 @@ decodes every tick array again, ~0.4 ms; most updates change one account). Per p
 re-decode of the fields a swap moves. Per program: whether some bytes claim to be a pool account.
 All read the dataclasses the dex modules define and reuse their exact decoders and swap functions;
 no layout or swap math is restated here, only which accounts a change reaches.
+
+The refreshes compare the changed account with the pool's by identity before equality (`a is b or
+a == b`): an update carries the very Pubkey objects the registry took from the pool, and a solders
+Pubkey's `==` costs as much as the rest of a vault refresh.
 """
 
 from __future__ import annotations
@@ -173,8 +177,10 @@ def _amm_v4_refresh(
     """A vault: read its balance, keep the other. The pool account: keep both balances."""
     if not same_reads:
         return None
-    coin = spl_token.token_amount(data) if account == pool.coin_vault else state.coin_vault_amount
-    pc = spl_token.token_amount(data) if account == pool.pc_vault else state.pc_vault_amount
+    is_coin = account is pool.coin_vault or account == pool.coin_vault
+    is_pc = account is pool.pc_vault or account == pool.pc_vault
+    coin = spl_token.token_amount(data) if is_coin else state.coin_vault_amount
+    pc = spl_token.token_amount(data) if is_pc else state.pc_vault_amount
     return raydium_amm_v4.state_of(pool, coin, pc)
 
 
@@ -186,10 +192,11 @@ def _cpmm_refresh(
     same_reads: bool,
 ) -> raydium_cpmm.CpmmState | None:
     """A vault: check and read its balance, keep the rest. The pool account: keep the config and
-    both balances. The config: None (it is rare, and holds the rates)."""
-    if not same_reads or account == pool.amm_config:
+    both balances. Anything else (the config: it is rare, and holds the rates): None."""
+    is_0 = account is pool.token_0_vault or account == pool.token_0_vault
+    is_1 = account is pool.token_1_vault or account == pool.token_1_vault
+    if not same_reads or not (is_0 or is_1 or account is pool.address or account == pool.address):
         return None
-    is_0, is_1 = account == pool.token_0_vault, account == pool.token_1_vault
     if is_0:
         raydium_cpmm.refuse_transfer_fee(pool, data, "token 0")
     if is_1:
@@ -210,7 +217,7 @@ def _whirlpool_refresh(
 ) -> whirlpool.WhirlpoolState | None:
     """The pool account, still reading the same tick arrays: keep them. One of its tick arrays:
     decode it and swap it in. Anything else: None (do a full load)."""
-    if account == pool.address:
+    if account is pool.address or account == pool.address:
         return _build_whirlpool_state(pool, state.tick_arrays) if same_reads else None
     if not data:
         return None
