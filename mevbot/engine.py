@@ -52,6 +52,7 @@ from mevbot.observe.recorder import (
     restore_bandit,
 )
 from mevbot.observe.store import Store, StoreWriter
+from mevbot.package.bundle import Bundle
 from mevbot.package.keys import TradingKey, load_keypair
 from mevbot.package.route import RouteBuilder, market_accounts
 from mevbot.package.transaction import PackageError
@@ -404,21 +405,32 @@ class Engine:
             self.recorder.bundle_sent(bundle, seq, now, regions=[], refused=[], tip_lamports=decision.tip_lamports,
                                       dry_run=True)  # fmt: skip
             return
-        report = await self.router.send_bundle(bundle.encoded())
-        self.recorder.bundle_sent(report.bundle_id or bundle.bundle_id, seq, now, regions=list(report.accepted),
-                                  refused=list(report.refused), tip_lamports=decision.tip_lamports, dry_run=False)  # fmt: skip
-        if report.bundle_id is None:
-            counters.send_failures += 1
-            outcome = Outcome.RATE_LIMITED if report.rate_limited else Outcome.DROPPED
-            self._finish(_InFlight(bundle.bundle_id, seq, decision.tip_lamports, arm.name, context, region_arm.name, ""),
-                         TrackedResult(bundle.bundle_id, outcome, None, "NotSent", str(report.refused)), 0)  # fmt: skip
-            return
-        counters.bundles_sent += 1
-        flight = _InFlight(report.bundle_id, seq, decision.tip_lamports, arm.name, context, region_arm.name,
+        flight = _InFlight(bundle.bundle_id, seq, decision.tip_lamports, arm.name, context, region_arm.name,
                            str(bundle.transactions[-1].signatures[0]), frozenset(h.pool for h in opportunity.hops))  # fmt: skip
-        task = asyncio.create_task(self._follow(flight), name=f"track-{report.bundle_id[:8]}")
+        # From here on the bundle may reach a block engine. A task that shutdown drains owns it, so a
+        # stop in the middle of the send cannot leave a bundle that lands with no record of it.
+        task = asyncio.create_task(self._send_and_follow(bundle, flight, now), name=f"send-{flight.bundle_id[:8]}")
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
+
+    async def _send_and_follow(self, bundle: Bundle, flight: _InFlight, now: float) -> None:
+        counters = self.telemetry.counters
+        report = await self.router.send_bundle(bundle.encoded())
+        self.recorder.bundle_sent(report.bundle_id or bundle.bundle_id, flight.decision_seq, now,
+                                  regions=list(report.accepted), refused=list(report.refused), tip_lamports=flight.tip,
+                                  dry_run=False)  # fmt: skip
+        if report.bundle_id is None and not report.maybe_delivered:
+            counters.send_failures += 1
+            outcome = Outcome.RATE_LIMITED if report.rate_limited else Outcome.DROPPED
+            self._finish(flight, TrackedResult(flight.bundle_id, outcome, None, "NotSent", str(report.refused)), 0)
+            return
+        if report.bundle_id is None:  # no reply, but it may have arrived: follow it by the id it would have
+            log.warning("bundle %s: no reply from the block engine, following it anyway: %s",
+                        flight.bundle_id, report.refused)  # fmt: skip
+        else:
+            flight.bundle_id = report.bundle_id
+        counters.bundles_sent += 1
+        await self._follow(flight)
 
     async def _follow(self, flight: _InFlight) -> None:
         self._take_off(flight)

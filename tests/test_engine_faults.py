@@ -1,16 +1,25 @@
-"""The daemon survives a flaky feed: garbage notifications are counted and dropped, a dropped websocket
-is reconnected and resubscribed, and trading carries on."""
+"""The daemon survives a flaky world: garbage notifications are counted and dropped, a dropped websocket
+is reconnected and resubscribed, and trading carries on; a block engine that takes a bundle but never
+answers, or answers after the daemon was told to stop, loses no lamport from the books."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import aiohttp
+from aiohttp import web
 
 from mevbot.dex.spl_token import NATIVE_MINT
 from mevbot.engine import EXIT_OK, Endpoints, Engine
+from mevbot.observe.store import Store
 from mevbot.sandbox.cluster import start_sandbox
+from mevbot.sandbox.http_service import serve
 from mevbot.sandbox.settings import settings_from_config
-from tests.test_engine_e2e import _config
+from tests.test_engine_e2e import _config, _wealth
 
 GARBAGE = [
     "not json at all",
@@ -52,3 +61,73 @@ async def test_garbage_is_dropped_and_a_dropped_socket_reconnects(tmp_path: Path
     assert summary.figures["reconnects"] >= 1
     assert summary.figures["stage_restarts"] == 0
     assert summary.figures["landed"] >= 1
+
+
+@contextlib.asynccontextmanager
+async def _lossy_block_engine(
+    upstream: str, *, drop_every: int, reply_delay_s: float
+) -> AsyncIterator[tuple[str, list[str]]]:
+    """A loopback proxy in front of the block engine: every request goes through, every reply to
+    sendBundle comes `reply_delay_s` late, and every `drop_every`-th is never sent (the connection is
+    cut after the engine took the bundle). Yields its URL and the ids of the bundles whose reply it ate."""
+    eaten: list[str] = []
+    sends = 0
+
+    async def forward(request: web.Request) -> web.StreamResponse:
+        nonlocal sends
+        body = await request.read()
+        async with session.post(
+            upstream + request.path_qs, data=body, headers={"content-type": "application/json"}
+        ) as reply:
+            status, text = reply.status, await reply.text()
+        if b"sendBundle" in body:
+            sends += 1
+            await asyncio.sleep(reply_delay_s)
+            if sends % drop_every == 0 and status == 200:
+                eaten.append(json.loads(text)["result"])
+                assert request.transport is not None
+                request.transport.close()
+        return web.Response(status=status, text=text, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", forward)
+    async with aiohttp.ClientSession() as session:
+        runner, port = await serve(app)
+        try:
+            yield f"http://127.0.0.1:{port}", eaten
+        finally:
+            await runner.cleanup()
+
+
+async def test_bundles_whose_reply_is_lost_or_late_are_still_followed_to_the_lamport(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    async with (
+        start_sandbox(settings_from_config(config.sandbox)) as sandbox,
+        _lossy_block_engine(sandbox.block_engine_url, drop_every=3, reply_delay_s=0.2) as (url, eaten),
+    ):
+        endpoints = Endpoints((sandbox.rpc_url,), (sandbox.ws_url,), (("lossy", url),),
+                              sandbox.payer_keypair_path, base_mints=(NATIVE_MINT,))  # fmt: skip
+        engine = Engine(config, endpoints)
+        before = _wealth(sandbox, sandbox.payer_pubkey)
+        summary = await engine.run(slots=200, duration=120)
+        after = _wealth(sandbox, sandbox.payer_pubkey)
+
+    assert summary.exit_code == EXIT_OK, summary.reason
+    assert len(eaten) >= 5, eaten
+    store = Store(config.storage.db_path, read_only=True)
+    try:
+        (pnl,) = store.query(
+            "SELECT coalesce(sum(pnl_lamports), 0) FROM bundle_results WHERE outcome = 'landed'"
+        )[0]
+        (costs,) = store.query("SELECT coalesce(sum(lamports), 0) FROM costs")[0]
+        outcomes = dict(store.query(
+            f"SELECT bundle_id, outcome FROM bundle_results WHERE bundle_id IN ({', '.join('?' * len(eaten))})", eaten
+        ))  # fmt: skip
+        sent = store.query("SELECT count(*) FROM bundles WHERE NOT dry_run")[0][0]
+        results = store.query("SELECT count(*) FROM bundle_results")[0][0]
+    finally:
+        store.close()
+    assert int(pnl) - int(costs) == after - before  # not a lamport landed without a record
+    assert sorted(outcomes) == sorted(eaten)  # each bundle whose reply was eaten, followed under its own id
+    assert "landed" in outcomes.values(), outcomes
+    assert sent == results

@@ -15,10 +15,14 @@ import httpx
 
 
 class BlockEngineError(RuntimeError):
-    """The block engine refused a request; `code` is its JSON-RPC error code (or the HTTP status)."""
+    """The block engine refused a request; `code` is its JSON-RPC error code (or the HTTP status).
 
-    def __init__(self, region: str, code: int, message: str) -> None:
-        self.region, self.code = region, code
+    `maybe_delivered` is set when the request went out but no reply came back (a read timeout, a
+    connection dropped mid-reply): the engine may have taken it, so a sent bundle must still be followed.
+    """
+
+    def __init__(self, region: str, code: int, message: str, *, maybe_delivered: bool = False) -> None:
+        self.region, self.code, self.maybe_delivered = region, code, maybe_delivered
         super().__init__(f"{region}: {code} {message}")
 
 
@@ -33,6 +37,10 @@ class InflightStatus:
     status: str  # Invalid | Pending | Failed | Landed
     landed_slot: int | None
     reason: str | None = None  # not in Jito's API; the sandbox adds why a bundle failed
+
+
+# Transport failures before the request left this host: the engine cannot have seen it.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
 class BlockEngineClient:
@@ -59,10 +67,13 @@ class BlockEngineClient:
         body = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
         try:
             response = await self._http.post(self.url + path, json=body)
+        except _NOT_SENT as exc:
+            code = 408 if isinstance(exc, httpx.TimeoutException) else 503
+            raise BlockEngineError(self.name, code, f"{method}: {type(exc).__name__}") from None
         except httpx.TimeoutException:
-            raise BlockEngineError(self.name, 408, f"{method} timed out") from None
+            raise BlockEngineError(self.name, 408, f"{method} timed out", maybe_delivered=True) from None
         except httpx.HTTPError as exc:
-            raise BlockEngineError(self.name, 503, f"{method}: {type(exc).__name__}") from None
+            raise BlockEngineError(self.name, 503, f"{method}: {type(exc).__name__}", maybe_delivered=True) from None
         if response.status_code == 429:
             raise RateLimited(self.name)
         try:

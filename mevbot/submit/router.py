@@ -34,11 +34,13 @@ class Region:
 
 @dataclass(frozen=True, slots=True)
 class SendReport:
-    """Which regions took the bundle, which refused and why. `bundle_id` is None if none took it."""
+    """Which regions took the bundle, which refused and why. `bundle_id` is None if none took it;
+    `maybe_delivered` then says whether one of them may have taken it without telling us."""
 
     bundle_id: str | None
     accepted: tuple[str, ...]
     refused: tuple[tuple[str, str], ...]
+    maybe_delivered: bool = False
 
     @property
     def rate_limited(self) -> bool:
@@ -62,6 +64,7 @@ class RegionRouter:
         accepted: list[str] = []
         refused: list[tuple[str, str]] = []
         bundle_id: str | None = None
+        maybe_delivered = False
         queue = self.candidates()
         while queue and len(accepted) < self.hedge:
             batch: list[Region] = []
@@ -74,28 +77,30 @@ class RegionRouter:
             if not batch:
                 break
             results = await asyncio.gather(*(self._send_one(region, encoded) for region in batch))
-            for region, (result, reason) in zip(batch, results, strict=True):
+            for region, (result, reason, unsure) in zip(batch, results, strict=True):
                 if result is not None:
                     accepted.append(region.name)
                     bundle_id = bundle_id or result
                 else:
                     refused.append((region.name, reason))
-        return SendReport(bundle_id, tuple(accepted), tuple(refused))
+                    maybe_delivered = maybe_delivered or unsure
+        return SendReport(bundle_id, tuple(accepted), tuple(refused), maybe_delivered and bundle_id is None)
 
-    async def _send_one(self, region: Region, encoded: list[str]) -> tuple[str | None, str]:
+    async def _send_one(self, region: Region, encoded: list[str]) -> tuple[str | None, str, bool]:
+        """(bundle id, refusal reason, whether a refused request may still have been taken)."""
         started = time.monotonic()
         try:
             bundle_id = await region.client.send_bundle(encoded)
         except RateLimited:
             region.blocked_until = time.monotonic() + region.backoff.next_delay()
-            return None, "rate_limited"
+            return None, "rate_limited", False
         except BlockEngineError as exc:
             if exc.code in (408, 503):
                 region.blocked_until = time.monotonic() + region.backoff.next_delay()
-            return None, str(exc)
+            return None, str(exc), exc.maybe_delivered
         region.backoff.reset()
         region.observe_latency(time.monotonic() - started)
-        return bundle_id, ""
+        return bundle_id, "", False
 
     async def close(self) -> None:
         await asyncio.gather(*(region.client.close() for region in self.regions))
