@@ -158,6 +158,7 @@ class Engine:
         self.model = model
         self.search = CycleSearch(model, self._search_settings())
         self.builder = RouteBuilder(model, self.key.pubkey, lookup_tables=lookup_tables)
+        self.builder.prepare(range(len(model.registry)))
         self.current_slot = self.start_slot = slot
         self._blockhash = blockhash
         self.tip_accounts = tip_accounts

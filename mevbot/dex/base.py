@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -125,6 +125,16 @@ class Venue(Protocol):
     ) -> Instruction:
         """Spend exactly `amount_in` from `source` (owned by `owner`, who signs) into `destination`;
         the program fails the swap if less than `minimum_out` arrives."""
+        ...
+
+    def swap_layout(self, pool: Any, a_to_b: bool) -> Hashable:
+        """What, besides the pool, the direction and the user's accounts, decides the accounts
+        `swap_instruction` names (a Whirlpool's tick arrays follow its current tick): two swaps with
+        equal layouts differ only in their data, so a compiled message can be reused for both."""
+        ...
+
+    def swap_data(self, pool: Any, a_to_b: bool, amount_in: int, minimum_out: int) -> bytes:
+        """The data of the instruction `swap_instruction` builds for these amounts."""
         ...
 
 

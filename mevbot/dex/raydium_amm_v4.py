@@ -278,6 +278,13 @@ class RaydiumAmmV4:
         the user's accounts, so it only has to agree with `source`."""
         return swap_base_in_v2(pool, source, destination, owner, amount_in, minimum_out)
 
+    def swap_layout(self, pool: AmmV4Pool, a_to_b: bool) -> None:
+        """The pool's accounts never move."""
+        return None
+
+    def swap_data(self, pool: AmmV4Pool, a_to_b: bool, amount_in: int, minimum_out: int) -> bytes:
+        return _SWAP_TAGS.pack(SwapArgs(SwapKind.EXACT_IN, amount_in, minimum_out))
+
 
 _build_state = positional_constructor(AmmV4State)
 

@@ -586,6 +586,13 @@ class RaydiumCpmm:
         """swap_base_input; the vault order (and so the direction) follows `a_to_b`."""
         return swap_base_input_ix(pool, owner, source, destination, a_to_b, amount_in, minimum_out)
 
+    def swap_layout(self, pool: CpmmPool, a_to_b: bool) -> None:
+        """The pool's accounts never move (the direction orders the vaults, and is in the key)."""
+        return None
+
+    def swap_data(self, pool: CpmmPool, a_to_b: bool, amount_in: int, minimum_out: int) -> bytes:
+        return _SWAP_TAGS.pack(SwapArgs(SwapKind.EXACT_IN, amount_in, minimum_out))
+
 
 def _sides(state: CpmmState, a_to_b: bool) -> tuple[int, int, int, bool]:
     """(reserve_in, reserve_out, input vault balance, creator fee on input) after the status check.

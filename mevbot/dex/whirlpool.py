@@ -606,5 +606,12 @@ class WhirlpoolVenue:
             amount=amount_in, other_amount_threshold=minimum_out, a_to_b=a_to_b,
         )  # fmt: skip
 
+    def swap_layout(self, pool: WhirlpoolPool, a_to_b: bool) -> tuple[int, ...]:
+        """The start ticks of the tick arrays `swap_instruction` names: they follow the current tick."""
+        return swap_tick_array_starts(pool.tick_current_index, pool.tick_spacing, a_to_b)
+
+    def swap_data(self, pool: WhirlpoolPool, a_to_b: bool, amount_in: int, minimum_out: int) -> bytes:
+        return encode_swap_v2_args(SwapV2Args(amount_in, minimum_out, 0, True, a_to_b))
+
 
 VENUE = WhirlpoolVenue()

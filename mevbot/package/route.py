@@ -10,9 +10,9 @@ compute units and any lookup table.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from solders.address_lookup_table_account import AddressLookupTableAccount
 from solders.hash import Hash
@@ -33,7 +33,7 @@ from mevbot.package.transaction import (
     Tip,
     build_transaction,
     compile_message,
-    instruction_shape,
+    route_data,
     route_instructions,
 )
 
@@ -58,8 +58,8 @@ def associated_token_account(owner: Pubkey, mint: Pubkey) -> Pubkey:
     return get_associated_token_address(owner, mint)
 
 
-def hop_instructions(opportunity: Opportunity, pools: PoolLookup, owner: Pubkey) -> tuple[Instruction, ...]:
-    """One exact-in swap per hop, from and to `owner`'s ATAs, each guarded by its quoted output."""
+def hop_pools(opportunity: Opportunity, pools: PoolLookup) -> list[PoolInfo]:
+    """Each hop's pool, checked to be on the venue the hop was quoted on."""
     out = []
     for index, hop in enumerate(opportunity.hops):
         info = _pool_info(pools, hop.pool_id, hop.pool)
@@ -67,18 +67,24 @@ def hop_instructions(opportunity: Opportunity, pools: PoolLookup, owner: Pubkey)
             raise PackageError(
                 "route_mismatch", f"hop {index}: {hop.pool} is {info.venue.name}, not {hop.venue}"
             )
-        out.append(
-            info.venue.swap_instruction(
-                info.pool,
-                owner=owner,
-                source=associated_token_account(owner, hop.mint_in),
-                destination=associated_token_account(owner, hop.mint_out),
-                a_to_b=hop.a_to_b,
-                amount_in=hop.amount_in,
-                minimum_out=hop.amount_out,
-            )
+        out.append(info)
+    return out
+
+
+def hop_instructions(opportunity: Opportunity, pools: PoolLookup, owner: Pubkey) -> tuple[Instruction, ...]:
+    """One exact-in swap per hop, from and to `owner`'s ATAs, each guarded by its quoted output."""
+    return tuple(
+        info.venue.swap_instruction(
+            info.pool,
+            owner=owner,
+            source=associated_token_account(owner, hop.mint_in),
+            destination=associated_token_account(owner, hop.mint_out),
+            a_to_b=hop.a_to_b,
+            amount_in=hop.amount_in,
+            minimum_out=hop.amount_out,
         )
-    return tuple(out)
+        for hop, info in zip(opportunity.hops, hop_pools(opportunity, pools), strict=True)
+    )
 
 
 def route_plan(
@@ -162,6 +168,7 @@ until a preflight has measured a route of that shape: too high costs auction ran
 OVERHEAD_UNITS = 1_000  # compute budget and the tip transfer (150 each in the runtime), rounded up
 ATA_CREATE_UNITS = 25_000
 TEMPLATES_KEPT = 4_096  # compiled messages kept for reuse, oldest dropped first
+HOPS_KEPT = 16_384  # swap instructions kept for compiling new routes through known pools
 
 
 class Market(Protocol):
@@ -177,9 +184,9 @@ class RouteBuilder:
     The compute-unit limit is the preflight's units times the margin when the caller has them,
     else what the preflights of routes through the same venues measured (`learn_units`), else the
     per-venue upper bounds. Lookup tables are used only when the route does not fit without them.
-    A route whose instructions have the shapes of one packaged before (same accounts, same data
-    lengths: the same pools, directions and tip account) reuses that compiled message as a
-    `MessageTemplate`: only the amounts, the limit, the tip and the blockhash change.
+    A route packaged before (the same pools, directions, tokens, venue layouts and tip account:
+    the same instructions but for their data) reuses that compiled message as a `MessageTemplate`:
+    only the amounts, the limit, the tip and the blockhash change.
     """
 
     def __init__(
@@ -194,7 +201,10 @@ class RouteBuilder:
     ) -> None:
         self._model = model
         self.owner = owner
-        self._templates: dict[tuple[bytes, ...], MessageTemplate] = {}
+        self._templates: dict[tuple[object, ...], MessageTemplate] = {}
+        # (payer, pool, direction, mints, layout) → a swap instruction of that shape, and the
+        # lookup tables that hold its accounts
+        self._hops: dict[tuple[object, ...], tuple[Instruction, frozenset[int]]] = {}
         self.lookup_tables = lookup_tables
         self.create_token_accounts = create_token_accounts
         self.margin, self.floor = margin, floor
@@ -213,6 +223,7 @@ class RouteBuilder:
             for address in table.addresses:
                 self._table_of.setdefault(address, index)
         self._templates.clear()  # compiled against the old tables
+        self._hops.clear()
 
     def plan(self, opportunity: Opportunity) -> RoutePlan:
         registry = self._model.registry
@@ -243,49 +254,127 @@ class RouteBuilder:
         compute_unit_price: int = 0,
         units_consumed: int | None = None,
     ) -> Bundle:
-        """Raises PackageError (too_large even with the tables, too_many_accounts…) before sending."""
-        plan = self.plan(opportunity)
-        tip = Tip(tip_account, tip_lamports)
-        shape = _shape(opportunity)
+        """Raises PackageError (too_large even with the tables, too_many_accounts…) before sending.
+
+        A route packaged before (same payer, tip account, pools, directions, tokens and venue
+        layouts, so the same instructions but for their data) costs no instruction building and no
+        compile: only the data of each instruction is made, and spliced into its message.
+        """
+        infos = hop_pools(opportunity, self._model.registry)
+        hops = opportunity.hops
+        hop_keys = [
+            (payer.pubkey, hop.pool, hop.a_to_b, hop.mint_in, hop.mint_out,
+             info.venue.swap_layout(info.pool, hop.a_to_b))
+            for hop, info in zip(hops, infos, strict=True)
+        ]  # fmt: skip
+        route = (tip_account, compute_unit_price > 0, *hop_keys)
+        limit = self._limit(opportunity, units_consumed)
+        template = self._templates.get(route)
+        token_accounts = len(set(opportunity.token_path)) if self.create_token_accounts else 0
+        if template is None:
+            template = self._template(opportunity, infos, hop_keys, payer.pubkey, blockhash,
+                                      Tip(tip_account, tip_lamports), limit, compute_unit_price)  # fmt: skip
+            _keep(self._templates, route, template, TEMPLATES_KEPT)
+        data = route_data(
+            [info.venue.swap_data(info.pool, hop.a_to_b, hop.amount_in, hop.amount_out)
+             for hop, info in zip(hops, infos, strict=True)],
+            token_accounts=token_accounts, compute_unit_limit=limit, compute_unit_price=compute_unit_price,
+            tip_lamports=tip_lamports,
+        )  # fmt: skip
+        return Bundle((template.transaction(payer, data, blockhash),))
+
+    def _template(
+        self, opportunity: Opportunity, infos: list[PoolInfo], hop_keys: list[tuple[object, ...]], payer: Pubkey,
+        blockhash: Hash, tip: Tip, limit: int, compute_unit_price: int,
+    ) -> MessageTemplate:  # fmt: skip
+        """Compile a route seen for the first time. Its hops' instructions are the ones `prepare` or
+        earlier routes through the same pools built, where there are any (only their shapes matter:
+        the data is spliced in afterwards), and so are the tables that hold their accounts."""
+        hops, tables = [], set()
+        for hop, info, key in zip(opportunity.hops, infos, hop_keys, strict=True):
+            instruction, held = self._hop(key, info, hop.amount_in, hop.amount_out)
+            hops.append(instruction)
+            tables |= held
+        mints = tuple(dict.fromkeys(opportunity.token_path)) if self.create_token_accounts else ()
+        plan = RoutePlan(hops=tuple(hops), token_mints=mints)
+        instructions = route_instructions(
+            payer, plan, compute_unit_limit=limit, compute_unit_price=compute_unit_price, tip=tip
+        )
+        route_tables = [self.lookup_tables[index] for index in sorted(tables)]
+        return MessageTemplate(self._compile(payer, instructions, blockhash, tip, _shape(opportunity), route_tables))
+
+    def _limit(self, opportunity: Opportunity, units_consumed: int | None) -> int:
+        """The preflight's units times the margin, else what routes of this shape measured, else
+        the per-venue bounds (no margin on top: they are bounds already)."""
         units, margin = units_consumed, self.margin
         if units is None:
-            units = self._measured.get(shape)
-        if units is None:  # the estimates are bounds already: no margin on top
+            units = self._measured.get(_shape(opportunity))
+        if units is None:
             units, margin = self.estimate_units(opportunity), 1.0
-        limit = compute_unit_limit(units, margin=margin, floor=self.floor)
-        instructions = route_instructions(
-            payer.pubkey, plan, compute_unit_limit=limit, compute_unit_price=compute_unit_price, tip=tip
-        )
-        key = (bytes(payer.pubkey), *map(instruction_shape, instructions))
-        template = self._templates.get(key)
-        if template is None:
-            template = MessageTemplate(self._compile(payer.pubkey, plan, instructions, blockhash, tip, shape))
-            if len(self._templates) >= TEMPLATES_KEPT:
-                del self._templates[next(iter(self._templates))]  # the oldest
-            self._templates[key] = template
-        return Bundle((template.transaction(payer, instructions, blockhash),))
+        return compute_unit_limit(units, margin=margin, floor=self.floor)
+
+    def prepare(self, pool_ids: Iterable[int]) -> int:
+        """Build the swap instructions of these pools, both ways, ahead of the first routes through
+        them (~20 µs each, a route's first bundle would otherwise pay for every hop). Returns how many."""
+        registry = self._model.registry
+        built = 0
+        for pool_id in list(pool_ids)[:HOPS_KEPT // 2]:
+            info = registry.pool(pool_id)
+            mint_a, mint_b = info.pool.mint_a, info.pool.mint_b
+            for a_to_b, mint_in, mint_out in ((True, mint_a, mint_b), (False, mint_b, mint_a)):
+                key = (self.owner, info.address, a_to_b, mint_in, mint_out, info.venue.swap_layout(info.pool, a_to_b))
+                self._hop(key, info, 0, 0)
+                built += 1
+        return built
+
+    def _hop(
+        self, key: tuple[Any, ...], info: PoolInfo, amount_in: int, minimum_out: int
+    ) -> tuple[Instruction, frozenset[int]]:
+        """A swap instruction of the shape `key` names — (payer, pool, direction, mints, layout) —
+        and the lookup tables that hold its accounts; one built before when there is one."""
+        known = self._hops.get(key)
+        if known is None:
+            payer, _, a_to_b, mint_in, mint_out, _ = key
+            instruction = info.venue.swap_instruction(
+                info.pool, owner=payer, source=associated_token_account(payer, mint_in),
+                destination=associated_token_account(payer, mint_out), a_to_b=a_to_b, amount_in=amount_in,
+                minimum_out=minimum_out,
+            )  # fmt: skip
+            held = frozenset(
+                self._table_of[meta.pubkey]
+                for meta in instruction.accounts
+                if not meta.is_signer and meta.pubkey in self._table_of
+            )
+            known = _keep(self._hops, key, (instruction, held), HOPS_KEPT)
+        return known
 
     def _compile(
-        self, payer: Pubkey, plan: RoutePlan, instructions: list[Instruction], blockhash: Hash, tip: Tip,
-        shape: tuple[str, ...],
+        self, payer: Pubkey, instructions: list[Instruction], blockhash: Hash, tip: Tip, shape: tuple[str, ...],
+        tables: list[AddressLookupTableAccount],
     ) -> MessageV0:  # fmt: skip
         """Without lookup tables if the route fits (unless routes of its shape did not), else with
-        the tables that hold its accounts."""
-        attempts = [self._tables_for(plan)] if shape in self._needs_tables else [[], self._tables_for(plan)]
-        for tables in attempts:
+        `tables`, the ones that hold its accounts (compiling against all of them costs ~10× more at
+        a few thousand pools, for the same message)."""
+        attempts = [tables] if shape in self._needs_tables else [[], tables]
+        for candidate in attempts:
             try:
-                return compile_message(payer, instructions, blockhash, lookup_tables=tables, tip=tip)
+                return compile_message(payer, instructions, blockhash, lookup_tables=candidate, tip=tip)
             except PackageError as exc:
-                if exc.reason != "too_large" or tables or not self.lookup_tables:
+                if exc.reason != "too_large" or candidate or not self.lookup_tables:
                     raise
                 self._needs_tables.add(shape)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _tables_for(self, plan: RoutePlan) -> list[AddressLookupTableAccount]:
-        """Only the tables that hold some of the route's accounts: compiling against all of them
-        costs ~10× more at a few thousand pools, for the same message."""
-        wanted = sorted({self._table_of[a] for a in route_accounts(plan) if a in self._table_of})
-        return [self.lookup_tables[index] for index in wanted]
+
+_Value = TypeVar("_Value")
+
+
+def _keep(cache: dict[Any, _Value], key: object, value: _Value, limit: int) -> _Value:
+    """Store `value` under `key`, dropping the oldest entry once `cache` holds `limit`."""
+    if len(cache) >= limit:
+        del cache[next(iter(cache))]
+    cache[key] = value
+    return value
 
 
 def _shape(opportunity: Opportunity) -> tuple[str, ...]:

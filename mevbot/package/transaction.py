@@ -7,6 +7,7 @@ is always a static key: a tip loaded through a lookup table is not seen by the b
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -99,6 +100,32 @@ def route_instructions(
     return [*budget, *setup_instructions(payer, plan), *plan.hops, *teardown_instructions(payer, plan), *tail]
 
 
+_COMPUTE_UNIT_LIMIT = struct.Struct("<BI")  # ComputeBudgetInstruction::SetComputeUnitLimit (2), u32
+_COMPUTE_UNIT_PRICE = struct.Struct("<BQ")  # ComputeBudgetInstruction::SetComputeUnitPrice (3), u64
+_TRANSFER = struct.Struct("<IQ")  # SystemInstruction::Transfer (2), u64 lamports
+_CREATE_IDEMPOTENT = b"\x01"  # AssociatedTokenAccountInstruction::CreateIdempotent
+
+
+def route_data(
+    plan_data: Sequence[bytes],
+    *,
+    token_accounts: int,
+    compute_unit_limit: int,
+    compute_unit_price: int = 0,
+    tip_lamports: int,
+) -> list[bytes]:
+    """The data of each instruction `route_instructions` gives for a plan of `token_accounts` ATAs
+    and hops of data `plan_data` (no WSOL wrap or unwrap), in its order: all a `MessageTemplate`
+    of the route needs to make the transaction."""
+    out = [_COMPUTE_UNIT_LIMIT.pack(2, compute_unit_limit)]
+    if compute_unit_price:
+        out.append(_COMPUTE_UNIT_PRICE.pack(3, compute_unit_price))
+    out += [_CREATE_IDEMPOTENT] * token_accounts
+    out += plan_data
+    out.append(_TRANSFER.pack(2, tip_lamports))
+    return out
+
+
 def build_transaction(
     payer: TradingKey,
     instructions: Sequence[Instruction],
@@ -145,25 +172,18 @@ def check_message(message: MessageV0, tip: Tip | None) -> None:
         raise PackageError("tip_in_lookup_table", f"tip account {tip.account} must be a static key")
 
 
-def instruction_shape(instruction: Instruction) -> bytes:
-    """All of an instruction that compiling a message depends on: its program, its account metas
-    and its data's length (solders' bincode of the instruction, minus the data bytes at its end)."""
-    raw = bytes(instruction)
-    return raw[: len(raw) - len(instruction.data)]
-
-
 class MessageTemplate:
     """A compiled v0 message cut around its blockhash and its instructions' data, for re-signing.
 
     `MessageV0.try_compile` orders and indexes the accounts from the payer, the instructions'
     programs and account metas and the lookup tables; the blockhash and the data bytes it copies
-    in as they are. So a message of instructions with the same `instruction_shape`s, compiled
-    against the same tables, is this message with its own blockhash and data spliced in: no
+    in as they are. So a message of instructions with the same programs, account metas and data
+    lengths, compiled against the same tables, is this message with its own blockhash and data spliced in: no
     compile, no lookup-table search, and the limits `compile_message` checked still hold (the
     size and the account keys do not change). Single-signer messages only.
     """
 
-    __slots__ = ("_parts",)
+    __slots__ = ("_lengths", "_parts")
 
     def __init__(self, message: MessageV0) -> None:
         if message.header.num_required_signatures != 1:
@@ -178,16 +198,19 @@ class MessageTemplate:
             length, offset = _shortvec(raw, offset + accounts)
             cuts.append((offset, offset + length))
             offset += length
+        self._lengths = [end - start for start, end in cuts[1:]]
         ends = [0, *(end for _, end in cuts)]
         self._parts = [raw[end:start] for end, (start, _) in zip(ends, cuts, strict=False)]
         self._parts.append(raw[ends[-1] :])  # what surrounds the blockhash and each data, in order
 
     def transaction(
-        self, payer: TradingKey, instructions: Sequence[Instruction], recent_blockhash: Hash
+        self, payer: TradingKey, data: Sequence[bytes], recent_blockhash: Hash
     ) -> VersionedTransaction:
-        """The signed transaction `build_transaction` would give for these instructions (whose
-        shapes must be the template's), without compiling."""
-        pieces = [bytes(recent_blockhash), *(bytes(ix.data) for ix in instructions)]
+        """The signed transaction `build_transaction` would give for instructions of these `data`
+        (one per instruction, of the template's lengths), without compiling."""
+        if list(map(len, data)) != self._lengths:
+            raise ValueError(f"instruction data of lengths {list(map(len, data))}, not {self._lengths}")
+        pieces = [bytes(recent_blockhash), *data]
         message = b"".join(chain.from_iterable(zip(self._parts, pieces, strict=False))) + self._parts[-1]
         return VersionedTransaction.from_bytes(b"\x01" + payer.sign_bytes(message) + message)
 

@@ -36,9 +36,18 @@ from mevbot.package.route import (
     route_bundle,
     route_plan,
 )
-from mevbot.package.transaction import MAX_COMPUTE_UNITS, PACKET_DATA_SIZE, PackageError, Tip
+from mevbot.package.transaction import (
+    MAX_COMPUTE_UNITS,
+    PACKET_DATA_SIZE,
+    PackageError,
+    Tip,
+    route_data,
+    route_instructions,
+)
 from mevbot.sandbox.bundles import TIP_ACCOUNTS
 from mevbot.sandbox.universe import generate_universe
+from mevbot.search.engine import CycleSearch
+from mevbot.search.route import make_opportunity, quote_route
 from tests.execution_flow import cycle_opportunity
 
 UNIVERSE = generate_universe(7, 24)  # the sandbox tests' universe: cycle 0 fits, cycle 1 needs a table
@@ -239,5 +248,139 @@ def test_a_route_is_compiled_once_and_each_bundle_is_what_compiling_it_gives(
         ).transactions  # fmt: skip
         assert bytes(tx) == bytes(compiled)
         assert tx.verify_with_results() == [True]
-        monkeypatch.setattr(route_module, "compile_message", None)  # the first bundle's compile is the only one
+        # The first bundle's compile is the only one, and later ones build no instruction at all.
+        monkeypatch.setattr(route_module, "compile_message", None)
+        monkeypatch.setattr(builder, "plan", None)
     assert bool(tx.message.address_table_lookups) == (index == 1)
+
+
+def test_each_venue_swap_data_is_its_instruction_data_and_its_layout_decides_its_accounts() -> None:
+    """`swap_data` is byte for byte the data of `swap_instruction`, and two pools states of equal
+    `swap_layout` name the same accounts (a Whirlpool's tick arrays follow its tick)."""
+    owner, source, destination = Pubkey.new_unique(), Pubkey.new_unique(), Pubkey.new_unique()
+    rng = random.Random(5)
+    for info in MODEL.registry.pools():
+        for a_to_b in (True, False):
+            for _ in range(5):
+                amount_in, minimum_out = rng.randrange(2**64), rng.randrange(2**64)
+                ix = info.venue.swap_instruction(
+                    info.pool, owner=owner, source=source, destination=destination, a_to_b=a_to_b,
+                    amount_in=amount_in, minimum_out=minimum_out,
+                )  # fmt: skip
+                assert bytes(ix.data) == info.venue.swap_data(info.pool, a_to_b, amount_in, minimum_out)
+    whirl = next(info for info in MODEL.registry.pools() if info.venue.name == "whirlpool")
+    spacing, layouts = whirl.pool.tick_spacing, {}
+    for tick in range(-3 * 88 * spacing, 3 * 88 * spacing, max(1, spacing * 7)):
+        moved = dataclasses.replace(whirl.pool, tick_current_index=tick)
+        for a_to_b in (True, False):
+            ix = whirl.venue.swap_instruction(
+                moved, owner=owner, source=source, destination=destination, a_to_b=a_to_b, amount_in=1,
+                minimum_out=1,
+            )  # fmt: skip
+            accounts = tuple(ix.accounts)
+            assert layouts.setdefault((a_to_b, whirl.venue.swap_layout(moved, a_to_b)), accounts) == accounts
+    assert len({layout for _, layout in layouts}) > 3  # the sweep crossed several tick arrays
+
+
+def test_route_data_is_the_data_of_route_instructions() -> None:
+    owner = Pubkey.new_unique()
+    opportunity = _opportunity(1)
+    for create, price in ((False, 0), (True, 7), (False, 123_456_789)):
+        plan = route_plan(opportunity, MODEL.registry, owner, create_token_accounts=create)
+        instructions = route_instructions(
+            owner, plan, compute_unit_limit=345_678, compute_unit_price=price, tip=Tip(TIP.account, 98_765)
+        )
+        data = route_data(
+            [bytes(ix.data) for ix in plan.hops], token_accounts=len(plan.token_mints), compute_unit_limit=345_678,
+            compute_unit_price=price, tip_lamports=98_765,
+        )  # fmt: skip
+        assert data == [bytes(ix.data) for ix in instructions]
+
+
+class _Moved:
+    """The test market with one pool's account replaced, as an update would replace it."""
+
+    def __init__(self, pool_id: int, pool: object) -> None:
+        self.moved = {pool_id: dataclasses.replace(MODEL.registry.pool(pool_id), pool=pool)}
+
+    @property
+    def registry(self) -> _Moved:
+        return self
+
+    def pool(self, pool_id: int):  # type: ignore[no-untyped-def]
+        return self.moved.get(pool_id) or MODEL.registry.pool(pool_id)
+
+    def pool_id(self, address: Pubkey) -> int | None:
+        return MODEL.registry.pool_id(address)
+
+
+def test_a_whirlpool_whose_tick_moved_to_another_array_gets_a_message_of_its_new_tick_arrays() -> None:
+    key = TradingKey.generate()
+    opportunity = _opportunity(1)
+    hop = next(hop for hop in opportunity.hops if hop.venue == "whirlpool")
+    pool = MODEL.registry.pool(hop.pool_id).pool
+    span = 88 * pool.tick_spacing
+    send = dict(payer=key, blockhash=BLOCKHASH, tip_account=TIP.account, tip_lamports=TIP.lamports)
+    tables = [
+        AddressLookupTableAccount(
+            Pubkey.new_unique(), list(route_accounts(route_plan(opportunity, MODEL.registry, key.pubkey)))
+        )
+    ]
+    for ticks in (pool.tick_current_index, pool.tick_current_index + 1, pool.tick_current_index - 2 * span):
+        market = _Moved(hop.pool_id, dataclasses.replace(pool, tick_current_index=ticks))
+        builder = RouteBuilder(market, key.pubkey, lookup_tables=tables)
+        (tx,) = builder.bundle(opportunity, units_consumed=200_000, **send).transactions
+        for _ in range(2):  # packaged again by a builder that has seen the original tick first
+            shared = RouteBuilder(_Moved(hop.pool_id, pool), key.pubkey, lookup_tables=tables)
+            shared.bundle(opportunity, units_consumed=200_000, **send)
+            shared._model = market
+            (again,) = shared.bundle(opportunity, units_consumed=200_000, **send).transactions
+            assert bytes(again) == bytes(tx)
+        (compiled,) = route_bundle(
+            key, route_plan(opportunity, market.registry, key.pubkey), BLOCKHASH, tip=TIP, units_consumed=200_000,
+            lookup_tables=tables,
+        ).transactions  # fmt: skip
+        assert bytes(tx) == bytes(compiled)
+
+
+@pytest.mark.parametrize("prepared", [False, True])
+def test_every_route_of_the_market_packaged_by_one_builder_is_what_compiling_it_afresh_gives(
+    prepared: bool,
+) -> None:
+    """New routes through pools the builder has packaged before (or prepared) reuse those hops'
+    instructions and tables for their compile; each is still byte for byte a fresh compile."""
+    key = TradingKey.generate()
+    accounts = market_accounts(MODEL.registry, range(len(MODEL.registry)), key.pubkey)
+    tables = [
+        AddressLookupTableAccount(Pubkey.new_unique(), list(accounts[start : start + 40]))
+        for start in range(0, len(accounts), 40)
+    ]
+    search = CycleSearch(MODEL)
+    builder = RouteBuilder(MODEL, key.pubkey, lookup_tables=tables)
+    if prepared:
+        assert builder.prepare(range(len(MODEL.registry))) == 2 * len(MODEL.registry) == len(builder._hops)
+    rng = random.Random(11)
+    packaged = 0
+    for cycle in range(len(search.cycles)):
+        edges = search.cycles.hops(cycle)
+        quotes = quote_route(MODEL, edges, rng.randrange(10**3, 10**6))
+        if quotes is None:
+            continue
+        opportunity = make_opportunity(MODEL, edges, quotes)
+        tip, units = Tip(TIP_ACCOUNTS[cycle % 8], rng.randrange(1, 10**6)), rng.randrange(50_000, 10**6)
+        (tx,) = builder.bundle(
+            opportunity, payer=key, blockhash=BLOCKHASH, tip_account=tip.account, tip_lamports=tip.lamports,
+            units_consumed=units,
+        ).transactions  # fmt: skip
+        plan = route_plan(opportunity, MODEL.registry, key.pubkey)
+        try:
+            (compiled,) = route_bundle(key, plan, BLOCKHASH, tip=tip, units_consumed=units).transactions
+        except PackageError:
+            (compiled,) = route_bundle(
+                key, plan, BLOCKHASH, tip=tip, units_consumed=units, lookup_tables=tables
+            ).transactions
+        assert bytes(tx) == bytes(compiled), cycle
+        packaged += 1
+    assert packaged > 50 and len(builder._hops) < packaged  # hops were shared between routes
+    if prepared:  # and every hop of every route was one `prepare` built
+        assert len(builder._hops) == 2 * len(MODEL.registry)
