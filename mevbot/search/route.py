@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mevbot.dex.base import Quote, QuoteError
+from mevbot.dex.base import Quote, QuoteError, positional_constructor
 from mevbot.events import Opportunity, RouteHop
 from mevbot.market.graph import edge_a_to_b, edge_pool
 from mevbot.market.model import MarketView
@@ -66,32 +66,22 @@ class RouteQuoter:
         return quotes
 
 
+_route_hop = positional_constructor(RouteHop)
+_opportunity = positional_constructor(Opportunity)
+
+
 def make_opportunity(view: MarketView, edges: Sequence[int], quotes: Sequence[Quote]) -> Opportunity:
-    """The opportunity for a quoted route. Its profit is exact; the caller has checked it is > 0."""
-    registry, hot = view.registry, view.hot
+    """The opportunity for a quoted route. Its profit is exact; the caller has checked it is > 0.
+    (The records are made by `positional_constructor`: this runs for every bundle.)"""
+    registry, versions, slots = view.registry, view.hot.version, view.hot.slot
     hops = []
     for edge, quote in zip(edges, quotes, strict=True):
         info = registry.pool(edge_pool(edge))
         a_to_b = edge_a_to_b(edge)
-        hops.append(
-            RouteHop(
-                pool=info.address,
-                pool_id=info.id,
-                venue=info.venue.name,
-                a_to_b=a_to_b,
-                mint_in=info.pool.mint_a if a_to_b else info.pool.mint_b,
-                mint_out=info.pool.mint_b if a_to_b else info.pool.mint_a,
-                amount_in=quote.amount_in,
-                amount_out=quote.amount_out,
-                state_version=int(hot.version[info.id]),
-                state_slot=int(hot.slot[info.id]),
-            )
-        )
+        pool = info.pool
+        mint_in, mint_out = (pool.mint_a, pool.mint_b) if a_to_b else (pool.mint_b, pool.mint_a)
+        hop = _route_hop(info.address, info.id, info.venue.name, a_to_b, mint_in, mint_out, quote.amount_in,
+                         quote.amount_out, int(versions[info.id]), int(slots[info.id]))  # fmt: skip
+        hops.append(hop)
     amount_in, amount_out = quotes[0].amount_in, quotes[-1].amount_out
-    return Opportunity(
-        hops=tuple(hops),
-        amount_in=amount_in,
-        amount_out=amount_out,
-        profit=amount_out - amount_in,
-        slot=max(hop.state_slot for hop in hops),
-    )
+    return _opportunity(tuple(hops), amount_in, amount_out, amount_out - amount_in, max(hop.state_slot for hop in hops))
