@@ -75,6 +75,7 @@ EXIT_HALTED = 3  # a stage kept failing and trading was halted; systemd must not
 
 STAGE_FAILURES_TO_HALT = 5
 STAGE_FAILURE_WINDOW_S = 60.0
+UNKNOWN_GRACE_S = 2.0  # how long a bundle whose send got no reply may stay unknown to the engine
 
 
 @dataclass(frozen=True)
@@ -431,13 +432,14 @@ class Engine:
         else:
             flight.bundle_id = report.bundle_id
         counters.bundles_sent += 1
-        await self._follow(flight)
+        await self._follow(flight, unknown_grace_s=UNKNOWN_GRACE_S if report.bundle_id is None else 0.0)
 
-    async def _follow(self, flight: _InFlight) -> None:
+    async def _follow(self, flight: _InFlight, *, unknown_grace_s: float = 0.0) -> None:
         self._take_off(flight)
         client = self.router.regions[0].client
         deadline_s = self.config.jito.status_deadline_s
-        result = await track(client, flight.bundle_id, deadline_s=deadline_s, poll_s=0.05)
+        result = await track(client, flight.bundle_id, deadline_s=deadline_s, poll_s=0.05,
+                             unknown_grace_s=unknown_grace_s)  # fmt: skip
         flight.landed = result.outcome is Outcome.LANDED
         flight.resolved.set()
         pnl = fee = 0

@@ -52,10 +52,16 @@ def classify(status: InflightStatus | None) -> Outcome:
 
 
 async def track(
-    client: BlockEngineClient, bundle_id: str, *, deadline_s: float = 30.0, poll_s: float = 0.2
-) -> TrackedResult:
-    """Poll getInflightBundleStatuses until a terminal status or the deadline (then: dropped)."""
-    stop = time.monotonic() + deadline_s
+    client: BlockEngineClient, bundle_id: str, *, deadline_s: float = 30.0, poll_s: float = 0.2,
+    unknown_grace_s: float = 0.0,
+) -> TrackedResult:  # fmt: skip
+    """Poll getInflightBundleStatuses until a terminal status or the deadline (then: dropped).
+
+    `Invalid` is the engine's "no such bundle"; for `unknown_grace_s` it is not taken as final (a
+    bundle whose send got no reply may still be on its way in).
+    """
+    started = time.monotonic()
+    stop = started + deadline_s
     last: InflightStatus | None = None
     while True:
         try:
@@ -63,7 +69,8 @@ async def track(
             last = next((s for s in statuses if s.bundle_id == bundle_id), last)
         except BlockEngineError:
             pass  # a missed poll is not an outcome; the deadline bounds the wait
-        if last is not None and last.status in TERMINAL:
+        unknown_for_now = last is not None and last.status == "Invalid" and time.monotonic() < started + unknown_grace_s
+        if last is not None and last.status in TERMINAL and not unknown_for_now:
             break
         if time.monotonic() >= stop:
             return TrackedResult(bundle_id, Outcome.DROPPED, None, last.status if last else "Unknown", "deadline")

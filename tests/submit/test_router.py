@@ -1,5 +1,6 @@
 """A refused send says whether the block engine may have taken the bundle anyway: a request that never
-left this host cannot have landed, one whose reply was cut off may have."""
+left this host cannot have landed, one whose reply was cut off may have, and is then followed even while
+the engine does not know it yet."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from mevbot.sandbox.http_service import serve
 from mevbot.submit.jito import BlockEngineClient
 from mevbot.submit.ratelimit import TokenBucket
 from mevbot.submit.router import Region, RegionRouter
+from mevbot.submit.tracker import Outcome, track
 
 
 def _closed_port() -> int:
@@ -76,3 +78,33 @@ async def test_an_explicit_refusal_is_not_delivered() -> None:
     finally:
         await runner.cleanup()
     assert refused and not maybe_delivered and "bad bundle" in reason
+
+
+async def test_a_bundle_unknown_at_first_is_followed_through_the_grace_only() -> None:
+    """`Invalid` (no such bundle) is final at once, unless the send got no reply: then the engine
+    may still be taking it in, and it is asked again until the grace runs out."""
+    polls = 0
+
+    async def statuses(request: web.Request) -> web.Response:
+        nonlocal polls
+        polls += 1
+        (ids,) = (await request.json())["params"]
+        status = "Invalid" if polls <= 3 else "Landed"
+        value = [{"bundle_id": ids[0], "status": status, "landed_slot": 7 if status == "Landed" else None}]
+        return web.json_response(
+            {"jsonrpc": "2.0", "id": 1, "result": {"context": {"slot": 7}, "value": value}}
+        )
+
+    app = web.Application()
+    app.router.add_post("/api/v1/getInflightBundleStatuses", statuses)
+    runner, port = await serve(app)
+    client = BlockEngineClient("only", f"http://127.0.0.1:{port}")
+    try:
+        unknown = await track(client, "ab" * 32, deadline_s=5, poll_s=0.01)
+        assert (unknown.outcome, unknown.status, polls) == (Outcome.DROPPED, "Invalid", 1)
+        polls = 0
+        late = await track(client, "ab" * 32, deadline_s=5, poll_s=0.01, unknown_grace_s=2.0)
+        assert (late.outcome, late.landed_slot, polls) == (Outcome.LANDED, 7, 4)
+    finally:
+        await client.close()
+        await runner.cleanup()
