@@ -267,7 +267,7 @@ class RouteBuilder:
              info.venue.swap_layout(info.pool, hop.a_to_b))
             for hop, info in zip(hops, infos, strict=True)
         ]  # fmt: skip
-        route = (tip_account, compute_unit_price > 0, *hop_keys)
+        route = (tip_account, compute_unit_price > 0, self.create_token_accounts, *hop_keys)
         limit = self._limit(opportunity, units_consumed)
         template = self._templates.get(route)
         token_accounts = len(set(opportunity.token_path)) if self.create_token_accounts else 0
