@@ -1,0 +1,73 @@
+"""Two bundles of ours on the same pools cannot both land. When one lands, the other's loss says
+nothing about its tip, its region or the risk of trading: it is counted as lost to ourselves, and
+moves no posterior and no risk counter. A loss with no landed rival of ours is a real loss."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from solders.pubkey import Pubkey
+
+from mevbot.config import parse_config
+from mevbot.dex.spl_token import NATIVE_MINT
+from mevbot.engine import Endpoints, Engine, _InFlight
+from mevbot.observe.store import Store
+from mevbot.package.keys import TradingKey
+from mevbot.submit.tracker import Outcome, TrackedResult
+
+CONTEXT = "raydium_amm_v4+whirlpool"
+
+
+def _engine(tmp_path: Path) -> tuple[Engine, Store]:
+    config = parse_config({"storage": {"db_path": str(tmp_path / "rivals.duckdb")}, "metrics": {"port": 0}})
+    endpoints = Endpoints(
+        (), (), (("sandbox", "http://127.0.0.1:1"),), Path("unused"), base_mints=(NATIVE_MINT,)
+    )
+    engine = Engine(config, endpoints)
+    store = Store(config.storage.db_path)
+    engine.open_state(store, TradingKey.generate())
+    return engine, store
+
+
+def _flight(name: str, pools: set[Pubkey], arm: str) -> _InFlight:
+    return _InFlight(name * 32, 1, 50_000, arm, CONTEXT, "region=sandbox", "sig", frozenset(pools))
+
+
+def _result(flight: _InFlight, outcome: Outcome) -> TrackedResult:
+    return TrackedResult(flight.bundle_id, outcome, 9 if outcome is Outcome.LANDED else None, "", None)
+
+
+def test_a_loss_to_our_own_landed_bundle_moves_nothing_and_a_real_loss_does(tmp_path: Path) -> None:
+    engine, store = _engine(tmp_path)
+    try:
+        shared, other, elsewhere = Pubkey.new_unique(), Pubkey.new_unique(), Pubkey.new_unique()
+        bandit = engine._bandit(CONTEXT)
+        low, high = bandit.arms[0].name, bandit.arms[-1].name
+        first, second = _flight("a", {shared, other}, low), _flight("b", {shared}, high)
+        alone = _flight("c", {elsewhere}, high)
+        for flight in (first, second, alone):
+            engine._take_off(flight)
+        assert first.rivals == [second] and second.rivals == [first] and alone.rivals == []
+
+        posterior = [(arm.alpha, arm.beta) for arm in bandit.arms]
+        second.landed = True
+        engine._finish(second, _result(second, Outcome.LANDED), 400_000, 5_000)
+        after_landing = [(arm.alpha, arm.beta) for arm in bandit.arms]
+        assert after_landing != posterior  # a landing at the top arm is booked
+
+        first_arm = bandit.arm(low)
+        pulls = first_arm.pulls
+        engine._finish(first, _result(first, Outcome.LOST_AUCTION), 0)
+        counters = engine.telemetry.counters
+        assert counters.lost_to_self == 1 and counters.lost == 1
+        assert [(arm.alpha, arm.beta) for arm in bandit.arms] == after_landing  # no posterior moved
+        assert first_arm.pulls == pulls + 1  # but the pull is counted
+        assert engine.risk.failures_in_row == 0
+
+        engine._finish(alone, _result(alone, Outcome.LOST_AUCTION), 0)
+        assert counters.lost_to_self == 1 and counters.lost == 2
+        assert [(arm.alpha, arm.beta) for arm in bandit.arms] != after_landing  # outbid at the top arm
+        assert engine.risk.failures_in_row == 1
+        assert not engine._flights  # every finished flight is off the board
+    finally:
+        store.close()
