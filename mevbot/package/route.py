@@ -21,6 +21,7 @@ from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
+from mevbot.dex.base import DexError
 from mevbot.events import Opportunity
 from mevbot.market.registry import PoolInfo
 from mevbot.package.bundle import Bundle
@@ -315,15 +316,19 @@ class RouteBuilder:
 
     def prepare(self, pool_ids: Iterable[int]) -> int:
         """Build the swap instructions of these pools, both ways, ahead of the first routes through
-        them (~20 µs each, a route's first bundle would otherwise pay for every hop). Returns how many."""
+        them (~20 µs each, a route's first bundle would otherwise pay for every hop). Returns how
+        many; a pool whose instruction cannot be built is left to fail when a route uses it."""
         registry = self._model.registry
         built = 0
-        for pool_id in list(pool_ids)[:HOPS_KEPT // 2]:
+        for pool_id in list(pool_ids)[: HOPS_KEPT // 2]:
             info = registry.pool(pool_id)
             mint_a, mint_b = info.pool.mint_a, info.pool.mint_b
             for a_to_b, mint_in, mint_out in ((True, mint_a, mint_b), (False, mint_b, mint_a)):
-                key = (self.owner, info.address, a_to_b, mint_in, mint_out, info.venue.swap_layout(info.pool, a_to_b))
-                self._hop(key, info, 0, 0)
+                try:
+                    layout = info.venue.swap_layout(info.pool, a_to_b)
+                    self._hop((self.owner, info.address, a_to_b, mint_in, mint_out, layout), info, 0, 0)
+                except (DexError, ValueError):
+                    continue
                 built += 1
         return built
 
