@@ -178,9 +178,9 @@ class MessageTemplate:
     `MessageV0.try_compile` orders and indexes the accounts from the payer, the instructions'
     programs and account metas and the lookup tables; the blockhash and the data bytes it copies
     in as they are. So a message of instructions with the same programs, account metas and data
-    lengths, compiled against the same tables, is this message with its own blockhash and data spliced in: no
-    compile, no lookup-table search, and the limits `compile_message` checked still hold (the
-    size and the account keys do not change). Single-signer messages only.
+    lengths, compiled against the same tables, is this message with its own blockhash and data
+    spliced in: no compile, no lookup-table search, and the limits `compile_message` checked still
+    hold (the size and the account keys do not change). Single-signer messages only.
     """
 
     __slots__ = ("_lengths", "_parts")
