@@ -413,7 +413,14 @@ class Engine:
         # stop in the middle of the send cannot leave a bundle that lands with no record of it.
         task = asyncio.create_task(self._send_and_follow(bundle, flight, now), name=f"send-{flight.bundle_id[:8]}")
         self._in_flight.add(task)
-        task.add_done_callback(self._in_flight.discard)
+        task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        """A send-and-follow task ended: off the in-flight set, and a crash said out loud (the
+        bundle's outcome is then unknown; its rows up to the crash are kept)."""
+        self._in_flight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s crashed (slot %d)", task.get_name(), self.current_slot, exc_info=task.exception())
 
     async def _send_and_follow(self, bundle: Bundle, flight: _InFlight, now: float) -> None:
         counters = self.telemetry.counters

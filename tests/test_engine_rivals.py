@@ -1,11 +1,16 @@
-"""Two bundles of ours on the same pools cannot both land. When one lands, the other's loss says
-nothing about its tip, its region or the risk of trading: it is counted as lost to ourselves, and
-moves no posterior and no risk counter. A loss with no landed rival of ours is a real loss."""
+"""Our bundles in flight. Two of ours on the same pools cannot both land: when one lands, the other's
+loss says nothing about its tip, its region or the risk of trading, so it is counted as lost to
+ourselves and moves no posterior and no risk counter; a loss with no landed rival of ours is a real
+loss. A send that crashes is logged, not lost silently in its task."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 from solders.pubkey import Pubkey
 
 from mevbot.config import parse_config
@@ -69,5 +74,30 @@ def test_a_loss_to_our_own_landed_bundle_moves_nothing_and_a_real_loss_does(tmp_
         assert [(arm.alpha, arm.beta) for arm in bandit.arms] != after_landing  # outbid at the top arm
         assert engine.risk.failures_in_row == 1
         assert not engine._flights  # every finished flight is off the board
+    finally:
+        store.close()
+
+
+async def test_a_send_that_crashes_is_logged_and_leaves_nothing_in_flight(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine, store = _engine(tmp_path)
+
+    class _Broken:
+        async def send_bundle(self, encoded: list[str]) -> None:
+            raise RuntimeError("no route to the block engine")
+
+    try:
+        engine.router = _Broken()  # type: ignore[assignment]
+        flight = _flight("d", {Pubkey.new_unique()}, engine._bandit(CONTEXT).arms[0].name)
+        bundle = SimpleNamespace(encoded=lambda: ["AA=="], bundle_id=flight.bundle_id)
+        task = asyncio.create_task(engine._send_and_follow(bundle, flight, 0.0), name="send-dddddddd")  # type: ignore[arg-type]
+        engine._in_flight.add(task)
+        task.add_done_callback(engine._sent)
+        with caplog.at_level(logging.ERROR, logger="mevbot.engine"):
+            await asyncio.gather(task, return_exceptions=True)
+            await asyncio.sleep(0)  # the done callback
+        assert not engine._in_flight
+        assert "send-dddddddd crashed" in caplog.text and "no route to the block engine" in caplog.text
     finally:
         store.close()
