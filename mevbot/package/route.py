@@ -72,20 +72,34 @@ def hop_pools(opportunity: Opportunity, pools: PoolLookup) -> list[PoolInfo]:
     return out
 
 
+def owner_swap(
+    info: PoolInfo,
+    owner: Pubkey,
+    a_to_b: bool,
+    mint_in: Pubkey,
+    mint_out: Pubkey,
+    amount_in: int,
+    minimum_out: int,
+) -> Instruction:
+    """An exact-in swap on `info`'s pool from and to `owner`'s ATAs, guarded by `minimum_out`."""
+    return info.venue.swap_instruction(
+        info.pool, owner=owner, source=associated_token_account(owner, mint_in),
+        destination=associated_token_account(owner, mint_out), a_to_b=a_to_b, amount_in=amount_in,
+        minimum_out=minimum_out,
+    )  # fmt: skip
+
+
 def hop_instructions(opportunity: Opportunity, pools: PoolLookup, owner: Pubkey) -> tuple[Instruction, ...]:
     """One exact-in swap per hop, from and to `owner`'s ATAs, each guarded by its quoted output."""
     return tuple(
-        info.venue.swap_instruction(
-            info.pool,
-            owner=owner,
-            source=associated_token_account(owner, hop.mint_in),
-            destination=associated_token_account(owner, hop.mint_out),
-            a_to_b=hop.a_to_b,
-            amount_in=hop.amount_in,
-            minimum_out=hop.amount_out,
-        )
+        owner_swap(info, owner, hop.a_to_b, hop.mint_in, hop.mint_out, hop.amount_in, hop.amount_out)
         for hop, info in zip(opportunity.hops, hop_pools(opportunity, pools), strict=True)
     )
+
+
+def created_mints(opportunity: Opportunity, create_token_accounts: bool) -> tuple[Pubkey, ...]:
+    """The mints whose ATAs the route creates idempotently first: every token it writes, if asked."""
+    return tuple(dict.fromkeys(opportunity.token_path)) if create_token_accounts else ()
 
 
 def route_plan(
@@ -95,8 +109,7 @@ def route_plan(
     idempotently first (costs an instruction, the ATA program and a mint key per token: leave it off
     for a wallet set up in advance)."""
     hops = hop_instructions(opportunity, pools, owner)
-    mints = tuple(dict.fromkeys(opportunity.token_path)) if create_token_accounts else ()
-    return RoutePlan(hops=hops, token_mints=mints)
+    return RoutePlan(hops=hops, token_mints=created_mints(opportunity, create_token_accounts))
 
 
 def compute_unit_limit(
@@ -226,10 +239,6 @@ class RouteBuilder:
         self._templates.clear()  # compiled against the old tables
         self._hops.clear()
 
-    def plan(self, opportunity: Opportunity) -> RoutePlan:
-        registry = self._model.registry
-        return route_plan(opportunity, registry, self.owner, create_token_accounts=self.create_token_accounts)
-
     def learn_units(self, opportunity: Opportunity, units_consumed: int) -> None:
         """Remember a preflight's units for routes through the same venues (the most seen wins)."""
         shape = _shape(opportunity)
@@ -237,7 +246,7 @@ class RouteBuilder:
 
     def estimate_units(self, opportunity: Opportunity) -> int:
         """Upper-bound units for a route no preflight has measured: the per-venue bounds."""
-        setup = ATA_CREATE_UNITS * len(set(opportunity.token_path)) if self.create_token_accounts else 0
+        setup = ATA_CREATE_UNITS * len(created_mints(opportunity, self.create_token_accounts))
         return (
             OVERHEAD_UNITS
             + setup
@@ -271,7 +280,6 @@ class RouteBuilder:
         route = (tip_account, compute_unit_price > 0, self.create_token_accounts, *hop_keys)
         limit = self._limit(opportunity, units_consumed)
         template = self._templates.get(route)
-        token_accounts = len(set(opportunity.token_path)) if self.create_token_accounts else 0
         if template is None:
             template = self._template(opportunity, infos, hop_keys, payer.pubkey, blockhash,
                                       Tip(tip_account, tip_lamports), limit, compute_unit_price)  # fmt: skip
@@ -279,7 +287,7 @@ class RouteBuilder:
         data = route_data(
             [info.venue.swap_data(info.pool, hop.a_to_b, hop.amount_in, hop.amount_out)
              for hop, info in zip(hops, infos, strict=True)],
-            token_accounts=token_accounts, compute_unit_limit=limit, compute_unit_price=compute_unit_price,
+            token_accounts=len(created_mints(opportunity, self.create_token_accounts)), compute_unit_limit=limit, compute_unit_price=compute_unit_price,
             tip_lamports=tip_lamports,
         )  # fmt: skip
         return Bundle((template.transaction(payer, data, blockhash),))
@@ -296,13 +304,14 @@ class RouteBuilder:
             instruction, held = self._hop(key, info, hop.amount_in, hop.amount_out)
             hops.append(instruction)
             tables |= held
-        mints = tuple(dict.fromkeys(opportunity.token_path)) if self.create_token_accounts else ()
-        plan = RoutePlan(hops=tuple(hops), token_mints=mints)
+        plan = RoutePlan(hops=tuple(hops), token_mints=created_mints(opportunity, self.create_token_accounts))
         instructions = route_instructions(
             payer, plan, compute_unit_limit=limit, compute_unit_price=compute_unit_price, tip=tip
         )
         route_tables = [self.lookup_tables[index] for index in sorted(tables)]
-        return MessageTemplate(self._compile(payer, instructions, blockhash, tip, _shape(opportunity), route_tables))
+        return MessageTemplate(
+            self._compile(payer, instructions, blockhash, tip, _shape(opportunity), route_tables)
+        )
 
     def _limit(self, opportunity: Opportunity, units_consumed: int | None) -> int:
         """The preflight's units times the margin, else what routes of this shape measured, else
@@ -340,11 +349,7 @@ class RouteBuilder:
         known = self._hops.get(key)
         if known is None:
             payer, _, a_to_b, mint_in, mint_out, _ = key
-            instruction = info.venue.swap_instruction(
-                info.pool, owner=payer, source=associated_token_account(payer, mint_in),
-                destination=associated_token_account(payer, mint_out), a_to_b=a_to_b, amount_in=amount_in,
-                minimum_out=minimum_out,
-            )  # fmt: skip
+            instruction = owner_swap(info, payer, a_to_b, mint_in, mint_out, amount_in, minimum_out)
             held = frozenset(
                 self._table_of[meta.pubkey]
                 for meta in instruction.accounts

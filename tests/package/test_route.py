@@ -213,7 +213,9 @@ def test_route_builder_sizes_the_limit_from_preflights_then_bounds_and_uses_tabl
         builder.bundle(big, **send)
     assert info.value.reason == "too_large"
     builder.lookup_tables = [
-        AddressLookupTableAccount(Pubkey.new_unique(), list(route_accounts(builder.plan(big))))
+        AddressLookupTableAccount(
+            Pubkey.new_unique(), list(route_accounts(route_plan(big, MODEL.registry, key.pubkey)))
+        )
     ]
     assert builder.bundle(big, **send).transactions[0].message.address_table_lookups
     assert not builder.bundle(fits, **send).transactions[0].message.address_table_lookups
@@ -250,7 +252,7 @@ def test_a_route_is_compiled_once_and_each_bundle_is_what_compiling_it_gives(
         assert tx.verify_with_results() == [True]
         # The first bundle's compile is the only one, and later ones build no instruction at all.
         monkeypatch.setattr(route_module, "compile_message", None)
-        monkeypatch.setattr(builder, "plan", None)
+        monkeypatch.setattr(builder, "_template", None)
     assert bool(tx.message.address_table_lookups) == (index == 1)
 
 
