@@ -9,7 +9,9 @@
   one; `idle_p50_us`/`idle_p99_us` are arrival → search done over those that did not (or whose
   opportunity the decision refused). `work_p50_us`/`work_p99_us`: the bundle-building passes
   alone, parse to bundle, without the wait for the loop. `queued_pct`: the share of messages that
-  arrived while the loop was still busy with an earlier one.
+  arrived while the loop was still busy with an earlier one. The engine's idle-time rehearsal
+  (`Engine.keep_warm`, `warm_interval_ms`, on by default as in the daemon) runs beside the stream;
+  `warm_passes` says how often.
 
 Arrival is the message's scheduled time on the wire: if the loop is still busy when the next one
 is due, the wait counts (the way a socket buffer would make it count), and everything due is read
@@ -63,13 +65,14 @@ class EndToEndSuite:
             yield decision_latency(pools, 3_000 if quick else 20_000)
 
 
-def decision_latency(pools: int, n: int, rate_per_s: int = RATE_PER_S) -> BenchResult:
+def decision_latency(pools: int, n: int, rate_per_s: int = RATE_PER_S, warm_interval_ms: float = 1.0) -> BenchResult:
     model, _ = MarketModel.from_accounts(generate_universe(SEED, pools).accounts)
     subscriptions = subscription_ids(model)
     messages = notifications(random_updates(model, WARMUP + n, seed=3), subscriptions)
     with tempfile.TemporaryDirectory(prefix="mevbot-bench-") as tmp:
         config = parse_config({
             "dry_run": True,
+            "warm_interval_ms": warm_interval_ms,
             "decide": {"min_profit_lamports": 1, "max_notional_lamports": 10**18},
             "storage": {"db_path": str(Path(tmp) / "bench.duckdb")},
         })  # fmt: skip
@@ -97,6 +100,7 @@ def decision_latency(pools: int, n: int, rate_per_s: int = RATE_PER_S) -> BenchR
         target="p50 ≤ 300 µs, p99 ≤ 2 ms", updates=n, bundles=len(stream.bundle), rate_per_s=rate_per_s,
         idle_p50_us=idle.p50_us, idle_p99_us=idle.p99_us, work_p50_us=work.p50_us, work_p99_us=work.p99_us,
         refused=stream.refused, queued_pct=100 * stream.queued / n, coalesced=stream.coalescer.coalesced,
+        warm_passes=engine.telemetry.counters.warm_passes,
     )  # fmt: skip
 
 
@@ -124,6 +128,7 @@ class _Stream:
     async def run(self, rate_per_s: int) -> None:
         self.engine.writer.start()
         counters = self.engine.telemetry.counters
+        warm = asyncio.create_task(self.engine.keep_warm()) if self.engine.config.warm_interval_ms > 0 else None
         try:
             for index in range(WARMUP):
                 await self._pass([(self.messages[index], time.perf_counter_ns())])
@@ -135,6 +140,8 @@ class _Stream:
             await self._steady(self.messages[WARMUP:], rate_per_s)
             self.refused = counters.refused - refused_before
         finally:
+            if warm is not None:
+                warm.cancel()
             await self.engine.writer.stop()
 
     async def _steady(self, messages: list[str], rate_per_s: int) -> None:

@@ -167,6 +167,7 @@ class Config:
 
     dry_run: bool | None = None
     cpu_affinity: tuple[int, ...] = ()  # cores the event loop is pinned to; empty: leave as started
+    warm_interval_ms: float = bounded(1.0, 0.0, 1000.0)  # rehearse the hot path this often while idle; 0: never
     node: NodeConfig = field(default_factory=NodeConfig)
     keys: KeysConfig = field(default_factory=KeysConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
@@ -214,6 +215,8 @@ def parse_config(table: Mapping[str, Any], source: str = "<memory>") -> Config:
 def _check_cross_field(config: Config, source: str) -> None:
     if config.node.rpc_urls and not config.node.ws_urls:
         raise ConfigError(source, "node.ws_urls", "one websocket URL per RPC URL when rpc_urls is set", "none")
+    if 0 < config.warm_interval_ms < 1:  # uvloop's timers tick in whole milliseconds: less would spin
+        raise ConfigError(source, "warm_interval_ms", "0 (off) or from 1.0 to 1000.0", repr(config.warm_interval_ms))
     if any(core < 0 for core in config.cpu_affinity):
         raise ConfigError(source, "cpu_affinity", "core numbers ≥ 0", repr(list(config.cpu_affinity)))
     fractions = config.decide.tip_fractions

@@ -57,6 +57,7 @@ class Counters:
     pnl_lamports: int = 0
     tips_lamports: int = 0
     stage_restarts: int = 0
+    warm_passes: int = 0  # hot-path rehearsals while idle (`Engine.keep_warm`)
 
 
 STAGES = ("ingest_to_model", "search", "decide_to_bundle", "update_to_bundle")

@@ -48,6 +48,8 @@ def test_config_is_frozen() -> None:
         ("[node]\ncommitment = 'final'", "node.commitment", "'processed'"),
         ("[[jito.regions]]\nname = 'ny'\nurl = 3", "jito.regions[0].url", "a string"),
         ("search = 3", "search", "a table"),
+        ("warm_interval_ms = -1", "warm_interval_ms", "from 0.0 to 1000.0"),
+        ("warm_interval_ms = 0.25", "warm_interval_ms", "0 (off) or from 1.0"),
         ("[node]\nrpc_urls = ['http://x']\nws_urls = ['ws://x']", "keys.keypair_path", "keypair"),
     ],
 )

@@ -83,6 +83,7 @@ COUNTERS: Mapping[str, tuple[str, Mapping[str, str]]] = {
     "lost_to_self": ("mevbot_bundles_lost_to_self", {}),
     "tips_lamports": ("mevbot_tips_lamports", {}),
     "stage_restarts": ("mevbot_stage_restarts", {}),
+    "warm_passes": ("mevbot_warm_passes", {}),
 }
 GAUGES = {"slot": "mevbot_slot", "uptime_s": "mevbot_uptime_seconds", "pnl_lamports": "mevbot_pnl_lamports"}
 HELP = {
@@ -100,6 +101,7 @@ HELP = {
     "mevbot_bundles_lost_to_self": "Lost or failed bundles while another of ours on the same pools landed.",
     "mevbot_tips_lamports": "Tips paid by landed bundles, in lamports.",
     "mevbot_stage_restarts": "Pipeline stages restarted after a failure.",
+    "mevbot_warm_passes": "Rehearsals of the hot path while idle, results discarded (keeps the CPU caches warm).",
     "mevbot_slot": "Highest slot seen.",
     "mevbot_uptime_seconds": "Seconds since the daemon started.",
     "mevbot_pnl_lamports": "Realised PnL of landed bundles, in lamports (can fall).",

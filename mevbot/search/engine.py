@@ -17,7 +17,7 @@ from solders.pubkey import Pubkey
 
 from mevbot.dex.base import U64_MAX
 from mevbot.events import Opportunity
-from mevbot.market.graph import TokenGraph
+from mevbot.market.graph import TokenGraph, edge_id
 from mevbot.market.model import MarketModel, MarketView
 from mevbot.market.overlay import PendingOverlay
 from mevbot.search import kernels
@@ -116,14 +116,31 @@ class CycleSearch:
     ) -> Opportunity | None:
         if not len(cycle_ids):
             return None
-        hot = self.model.hot
-        cycle, guess, profit = kernels.best_cycle(
-            cycle_ids, self.cycles.edges, self.cycles.length, self.cycle_value,
-            hot.reserve_a, hot.reserve_b, hot.fee, pools, reserve_a, reserve_b,
-        )  # fmt: skip
+        cycle, guess, profit = self._float_best(cycle_ids, pools, reserve_a, reserve_b)
         if cycle < 0 or profit * self.cycle_value[cycle] < self.settings.min_profit:
             return None
         return self.size(self.cycles.hops(cycle), guess, profit, view)
+
+    def _float_best(
+        self, cycle_ids: np.ndarray, pools: np.ndarray, reserve_a: np.ndarray, reserve_b: np.ndarray
+    ) -> tuple[int, float, float]:
+        hot = self.model.hot
+        return kernels.best_cycle(
+            cycle_ids, self.cycles.edges, self.cycles.length, self.cycle_value,
+            hot.reserve_a, hot.reserve_b, hot.fee, pools, reserve_a, reserve_b,
+        )  # fmt: skip
+
+    def rehearse(self, pool_id: int, route: Opportunity | None) -> None:
+        """Run the search's code on live data and keep nothing: the float kernel over the cycles
+        through `pool_id`, then `route`'s exact quotes at its size on the pools' current states.
+        While the feed is quiet this keeps the search in the CPU's caches (`Engine.keep_warm`)."""
+        if self.model.topology_version != self.topology_version:
+            return  # the next real pass rebuilds the cycles first
+        cycle_ids = self._cycles_through((pool_id,))
+        if len(cycle_ids):
+            self._float_best(cycle_ids, kernels.NO_PATCH, kernels.NO_RESERVES, kernels.NO_RESERVES)
+        if route is not None:
+            RouteQuoter(self.model, [edge_id(hop.pool_id, hop.a_to_b) for hop in route.hops])(route.amount_in)
 
     # --- exact sizing ----------------------------------------------------------------------------
 

@@ -1,0 +1,145 @@
+"""Idle-time rehearsal of the hot path (`Engine.keep_warm`): while nothing waits, it runs the search,
+the last route's quotes and its packaging on live data, and changes nothing a decision, the books or
+an operator can see but its own counter."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from solders.address_lookup_table_account import AddressLookupTableAccount
+from solders.hash import Hash
+from solders.pubkey import Pubkey
+
+from mevbot.config import parse_config
+from mevbot.dex.spl_token import NATIVE_MINT
+from mevbot.engine import Endpoints, Engine
+from mevbot.events import AccountUpdate, Opportunity
+from mevbot.market.model import MarketModel
+from mevbot.observe.store import Store
+from mevbot.package.bundle import Bundle
+from mevbot.package.keys import TradingKey
+from mevbot.package.route import market_accounts
+from mevbot.sandbox.bundles import TIP_ACCOUNTS
+from mevbot.sandbox.universe import generate_universe
+
+
+@pytest.fixture
+def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
+    config = parse_config({
+        "dry_run": True, "warm_interval_ms": 1.0,
+        "decide": {"min_profit_lamports": 1, "max_notional_lamports": 10**18},
+        "storage": {"db_path": str(tmp_path / "warm.duckdb")}, "metrics": {"port": 0},
+    })  # fmt: skip
+    endpoints = Endpoints((), (), (("sandbox", "http://127.0.0.1:1"),), Path("unused"), base_mints=(NATIVE_MINT,))
+    engine = Engine(config, endpoints)
+    store = Store(config.storage.db_path)
+    engine.open_state(store, TradingKey.generate())
+    model, _ = MarketModel.from_accounts(generate_universe(7, 40, planted=2).accounts)
+    accounts = market_accounts(model.registry, range(len(model.registry)), engine.key.pubkey)
+    tables = [AddressLookupTableAccount(Pubkey.new_unique(), accounts[i : i + 256]) for i in range(0, len(accounts), 256)]
+    engine.attach_market(model, slot=0, blockhash=Hash.new_unique(), tip_accounts=list(TIP_ACCOUNTS),
+                         lookup_tables=tables)  # fmt: skip
+    yield engine
+    store.close()
+
+
+async def _bundle_one(engine: Engine) -> Opportunity:
+    """Find a planted cycle and package it in the dry run, as the execute stage would."""
+    opportunity = engine.search.on_pools_changed(range(len(engine.model.registry)))
+    assert opportunity is not None
+    await engine.execute(opportunity, time.perf_counter_ns())
+    assert engine.telemetry.counters.bundles_dry_run == 1
+    return opportunity
+
+
+def _visible(engine: Engine) -> tuple[object, ...]:
+    """Everything a rehearsal must leave alone: counters, model, the search's memory, the records."""
+    counters = dataclasses.asdict(engine.telemetry.counters)
+    counters.pop("warm_passes")
+    hot = engine.model.hot
+    recorder = engine.recorder
+    return (
+        counters, hot.reserve_a.copy(), hot.reserve_b.copy(), hot.version.copy(), engine.search._last,
+        recorder._next_seq, recorder._next_opportunity, len(recorder._deferred), engine.risk.state,
+        [(arm.alpha, arm.beta, arm.pulls) for bandit in engine._bandits.values() for arm in bandit.arms],
+    )
+
+
+def test_a_rehearsal_runs_the_hot_path_and_changes_nothing(engine: Engine) -> None:
+    opportunity = asyncio.run(_bundle_one(engine))
+    states = engine.search.quoted_states(opportunity)
+    assert states  # the replay may reuse the sizing's quotes: a rehearsal must not take that away
+    before = _visible(engine)
+
+    searched, quoted, packaged = [], [], []
+    rehearse, bundle = engine.search.rehearse, engine.builder.bundle
+
+    def spy_rehearse(pool_id: int, route: Opportunity | None) -> None:
+        searched.append(pool_id)
+        quoted.append(route)
+        rehearse(pool_id, route)
+
+    def spy_bundle(route: Opportunity, **kwargs: object) -> Bundle:
+        packaged.append(bundle(route, **kwargs))  # type: ignore[arg-type]
+        return packaged[-1]
+
+    engine.search.rehearse, engine.builder.bundle = spy_rehearse, spy_bundle  # type: ignore[method-assign]
+    pools = len(engine.model.registry)
+    for _ in range(2 * pools):
+        engine.warm()
+
+    assert sorted(set(searched)) == list(range(pools))  # every pool's cycles in turn
+    assert all(route is opportunity for route in quoted)  # the last bundled route, re-quoted
+    assert len(packaged) == 2 * pools and all(len(b.transactions) == 1 for b in packaged)
+    signed = packaged[0].transactions[0]
+    assert signed.message.account_keys[0] == engine.key.pubkey and signed.verify_with_results() == [True]
+    assert engine.telemetry.counters.warm_passes == 2 * pools
+    assert _repr(_visible(engine)) == _repr(before)
+    assert engine.search.quoted_states(opportunity) == states
+
+
+def _repr(visible: tuple[object, ...]) -> list[object]:
+    return [v.tolist() if isinstance(v, np.ndarray) else v for v in visible]
+
+
+def test_keep_warm_rehearses_only_while_nothing_waits(engine: Engine) -> None:
+    async def scenario() -> None:
+        opportunity = await _bundle_one(engine)
+        counters = engine.telemetry.counters
+        task = asyncio.create_task(engine.keep_warm())
+        try:
+            await _until(lambda: counters.warm_passes >= 3)
+
+            pubkey = engine.model.registry.tracked_accounts()[0]
+            update = AccountUpdate(pubkey, NATIVE_MINT, 1, engine.model.account_data(pubkey) or b"", 11)
+            engine._coalescer.push(update, time.perf_counter_ns())
+            await asyncio.sleep(0.002)  # a rehearsal begun before the push may still end
+            held = counters.warm_passes
+            await asyncio.sleep(0.03)
+            assert counters.warm_passes == held  # an update waits: no rehearsal delays it
+
+            engine._coalescer.drain()
+            engine._opportunities.put_nowait((opportunity, time.perf_counter_ns()))
+            await asyncio.sleep(0.002)
+            held = counters.warm_passes
+            await asyncio.sleep(0.03)
+            assert counters.warm_passes == held  # nor while an opportunity waits for its decision
+
+            engine._opportunities.get_nowait()
+            await _until(lambda: counters.warm_passes >= held + 3)
+        finally:
+            task.cancel()
+
+    asyncio.run(scenario())
+
+
+async def _until(condition, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.001)
