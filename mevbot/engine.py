@@ -17,6 +17,7 @@ import contextlib
 import gc
 import hashlib
 import logging
+import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -434,8 +435,11 @@ class Engine:
         waits for it to end.
         """
         interval = self.config.warm_interval_ms / 1000
+        jitter = random.Random()
         while True:
-            await asyncio.sleep(interval)
+            # Jittered (½ to 1½ intervals): a feed as regular as the timer would otherwise lock in
+            # phase with it, and every update would arrive during a rehearsal.
+            await asyncio.sleep(interval * (0.5 + jitter.random()))
             if not len(self._coalescer) and self._opportunities.empty():
                 self.warm()
 

@@ -29,6 +29,7 @@ SOL_MINT = Pubkey.from_string("So11111111111111111111111111111111111111112")
 USDC_MINT = Pubkey.from_string("EPjFWJd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")
 USDT_MINT = Pubkey.from_string("Es9vMFrzaCERmJfrF8p2Zs9qQ6QUmnZ8xjaNMKiafRHw")
 DEFAULT_BASE_MINTS = (SOL_MINT, USDC_MINT, USDT_MINT)
+REHEARSED_CYCLES = 32  # a rehearsal's share of the cycles through a pool: enough to run the kernel, short
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,12 +132,14 @@ class CycleSearch:
         )  # fmt: skip
 
     def rehearse(self, pool_id: int, route: Opportunity | None) -> None:
-        """Run the search's code on live data and keep nothing: the float kernel over the cycles
-        through `pool_id`, then `route`'s exact quotes at its size on the pools' current states.
-        While the feed is quiet this keeps the search in the CPU's caches (`Engine.keep_warm`)."""
+        """Run the search's code on live data and keep nothing: the float kernel over (some of) the
+        cycles through `pool_id`, then `route`'s exact quotes at its size on the pools' current
+        states. While the feed is quiet this keeps the search in the CPU's caches
+        (`Engine.keep_warm`); an update that comes during a rehearsal waits for it, so a hub pool's
+        thousands of cycles are not all evaluated."""
         if self.model.topology_version != self.topology_version:
             return  # the next real pass rebuilds the cycles first
-        cycle_ids = self._cycles_through((pool_id,))
+        cycle_ids = self._cycles_through((pool_id,))[:REHEARSED_CYCLES]
         if len(cycle_ids):
             self._float_best(cycle_ids, kernels.NO_PATCH, kernels.NO_RESERVES, kernels.NO_RESERVES)
         if route is not None:
