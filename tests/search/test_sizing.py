@@ -19,7 +19,7 @@ from mevbot.market.model import MarketModel
 from mevbot.search import kernels
 from mevbot.search.engine import CycleSearch, SearchSettings
 from mevbot.search.route import RouteQuoter
-from mevbot.search.sizing import FloatModel, maximize_profit
+from mevbot.search.sizing import FloatModel, _golden, _Memo, maximize_profit
 
 UPPER = 20_000
 
@@ -152,3 +152,19 @@ def _moved(model: MarketModel, rng: random.Random, slot: int) -> AccountUpdate:
     amount = int(token_amount(data) * (1 + rng.uniform(-0.02, 0.02)))
     encoded = encode_token_account(Pubkey.from_bytes(data[:32]), Pubkey.from_bytes(data[32:64]), amount)
     return AccountUpdate(vault, TOKEN_PROGRAM_ID, 1, encoded, slot)
+
+
+def test_golden_section_stops_once_the_bracket_is_level_within_the_jitter() -> None:
+    """Once both ends and both probes of the bracket agree within the rounding jitter, narrowing on
+    only chases the jitter: knowing it, the search stops there, still within twice it of the peak."""
+    jitter = 10
+
+    def jittery(x: int) -> int:  # a concave curve peaking at 2.3e9, floored by up to jitter - 1 units
+        return 67_000_000 - (x - 2_300_000_000) ** 2 // 80_000_000_000 - (x * 2_654_435_761 >> 7) % jitter
+
+    peak = max(map(jittery, range(2_300_000_000 - 50, 2_300_000_000 + 50)))
+    level, chase = _Memo(jittery), _Memo(jittery)
+    _golden(level, 2_100_000_000, 2_400_000_000, width=8, level=jitter)
+    _golden(chase, 2_100_000_000, 2_400_000_000, width=8)
+    assert level.best_y >= peak - 2 * jitter
+    assert len(level.seen) + 15 < len(chase.seen)
