@@ -23,7 +23,8 @@ exact profit is unimodal up to the jitter of integer rounding (about a unit per 
    all of it is tried, which gives the exact integer maximum.
 
 Each exact profit is the route's smooth curve give or take the rounding jitter, so the returned
-profit is within twice the jitter of the exact integer maximum, and equal to it on small pools.
+profit is within about twice the jitter of the exact integer maximum (concavity bounds it by four
+times when the golden section stopped on a level bracket), and equal to it on small pools.
 """
 
 from __future__ import annotations
