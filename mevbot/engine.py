@@ -77,6 +77,7 @@ EXIT_HALTED = 3  # a stage kept failing and trading was halted; systemd must not
 STAGE_FAILURES_TO_HALT = 5
 STAGE_FAILURE_WINDOW_S = 60.0
 UNKNOWN_GRACE_S = 2.0  # how long a bundle whose send got no reply may stay unknown to the engine
+YOUNG_GC_AT = (200, 8)  # idle time collects the youngest generation / the middle one from these counts
 
 
 @dataclass(frozen=True)
@@ -426,7 +427,8 @@ class Engine:
         )  # fmt: skip
 
     async def keep_warm(self) -> None:
-        """While the feed is quiet, rehearse the hot path every `warm_interval_ms`.
+        """While the feed is quiet, rehearse the hot path every `warm_interval_ms`, and run the
+        young garbage collections that would otherwise interrupt the next pass.
 
         Between updates, whatever else runs on the machine evicts the loop's code and data from the
         CPU's caches: on the benchmark VM a decision 1 ms after the previous one took 1.6–2.4× one
@@ -441,6 +443,7 @@ class Engine:
             # phase with it, and every update would arrive during a rehearsal.
             await asyncio.sleep(interval * (0.5 + jitter.random()))
             if not len(self._coalescer) and self._opportunities.empty():
+                collect_young_garbage()
                 self.warm()
 
     def warm(self) -> None:
@@ -699,6 +702,17 @@ class Engine:
             if region.name == name:
                 return region.rate_limit_per_s
         return self.config.sandbox.rate_limit_per_s
+
+
+def collect_young_garbage() -> None:
+    """The young collections the interpreter is about to run by itself, run now, while the loop is
+    idle: left to it, they run inside a pass (~50 µs for the youngest generation, ~0.7 ms for the
+    middle one at 5,000 pools). The bars sit below its own (700 allocations, 10 young collections)."""
+    young, middle, _ = gc.get_count()
+    if middle >= YOUNG_GC_AT[1]:
+        gc.collect(1)
+    elif young >= YOUNG_GC_AT[0]:
+        gc.collect(0)
 
 
 @contextlib.contextmanager

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from solders.pubkey import Pubkey
 
 from mevbot.config import parse_config
 from mevbot.dex.spl_token import NATIVE_MINT
-from mevbot.engine import Endpoints, Engine
+from mevbot.engine import YOUNG_GC_AT, Endpoints, Engine
 from mevbot.events import AccountUpdate, Opportunity
 from mevbot.market.model import MarketModel
 from mevbot.observe.store import Store
@@ -143,3 +144,32 @@ async def _until(condition, timeout_s: float = 10.0) -> None:  # type: ignore[no
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.001)
+
+
+def test_keep_warm_runs_the_young_garbage_collections_while_idle(engine: Engine) -> None:
+    def collections() -> int:
+        return sum(generation["collections"] for generation in gc.get_stats()[:2])
+
+    async def scenario() -> None:
+        task = asyncio.create_task(engine.keep_warm())
+        gc.disable()  # from here on only the idle task collects
+        try:
+            before = collections()
+            young = [[] for _ in range(2 * YOUNG_GC_AT[0])]  # tracked objects: the young count rises
+            await _until(lambda: collections() > before)
+            assert gc.get_count()[0] < YOUNG_GC_AT[0]
+
+            pubkey = engine.model.registry.tracked_accounts()[0]
+            update = AccountUpdate(pubkey, NATIVE_MINT, 1, engine.model.account_data(pubkey) or b"", 11)
+            engine._coalescer.push(update, time.perf_counter_ns())
+            young += [[] for _ in range(2 * YOUNG_GC_AT[0])]
+            await asyncio.sleep(0.002)
+            held = collections()
+            await asyncio.sleep(0.03)
+            assert collections() == held  # not while an update waits
+            del young
+        finally:
+            gc.enable()
+            task.cancel()
+
+    asyncio.run(scenario())
