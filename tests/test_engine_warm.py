@@ -1,6 +1,6 @@
-"""Idle-time rehearsal of the hot path (`Engine.keep_warm`): while nothing waits, it runs the search,
-the last route's quotes and its packaging on live data, and changes nothing a decision, the books or
-an operator can see but its own counter."""
+"""Idle-time work (`Engine.keep_warm`): while nothing waits, it rehearses the hot path (the search, the
+last route's quotes and its packaging, on live data), changing nothing a decision, the books or an
+operator can see but its own counter, and runs the young garbage collections a pass would otherwise pay."""
 
 from __future__ import annotations
 
