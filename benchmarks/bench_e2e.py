@@ -11,7 +11,7 @@
   alone, parse to bundle, without the wait for the loop. `queued_pct`: the share of messages that
   arrived while the loop was still busy with an earlier one. The engine's idle-time rehearsal
   (`Engine.keep_warm`, `warm_interval_ms`, on by default as in the daemon) runs beside the stream;
-  `warm_passes` says how often.
+  `warm_passes` says how often (`decision_latency(..., warm_interval_ms=0)` measures without it).
 
 Arrival is the message's scheduled time on the wire: if the loop is still busy when the next one
 is due, the wait counts (the way a socket buffer would make it count), and everything due is read
@@ -128,7 +128,7 @@ class _Stream:
     async def run(self, rate_per_s: int) -> None:
         self.engine.writer.start()
         counters = self.engine.telemetry.counters
-        warm = asyncio.create_task(self.engine.keep_warm()) if self.engine.config.warm_interval_ms > 0 else None
+        warm = asyncio.create_task(self.engine.keep_warm())
         try:
             for index in range(WARMUP):
                 await self._pass([(self.messages[index], time.perf_counter_ns())])
@@ -140,8 +140,7 @@ class _Stream:
             await self._steady(self.messages[WARMUP:], rate_per_s)
             self.refused = counters.refused - refused_before
         finally:
-            if warm is not None:
-                warm.cancel()
+            warm.cancel()
             await self.engine.writer.stop()
 
     async def _steady(self, messages: list[str], rate_per_s: int) -> None:

@@ -203,7 +203,7 @@ class Engine:
                 ("execute", self._execute_stage),
                 ("blockhash", self._blockhash_stage),
                 ("telemetry", self._telemetry_stage),
-                *((("warm", self.keep_warm),) if self.config.warm_interval_ms > 0 else ()),
+                ("warm", self.keep_warm),
             ):
                 tasks.append(asyncio.create_task(self._supervise(name, stage), name=name))
             await asyncio.wait_for(self.feed.connected.wait(), timeout=30)
@@ -434,9 +434,11 @@ class Engine:
         CPU's caches: on the benchmark VM a decision 1 ms after the previous one took 1.6–2.4× one
         made back to back. A rehearsal (`warm`, ~90 µs there) keeps them in, for ~9 % of a core at
         1 ms. It never runs while an update or an opportunity waits; an update that arrives during
-        one waits for it to end.
+        one waits for it to end. Returns at once when `warm_interval_ms` is 0.
         """
         interval = self.config.warm_interval_ms / 1000
+        if not interval:
+            return
         jitter = random.Random()
         while True:
             # Jittered (½ to 1½ intervals): a feed as regular as the timer would otherwise lock in

@@ -173,3 +173,9 @@ def test_keep_warm_runs_the_young_garbage_collections_while_idle(engine: Engine)
             task.cancel()
 
     asyncio.run(scenario())
+
+
+def test_a_zero_interval_turns_the_idle_work_off(engine: Engine) -> None:
+    engine.config = dataclasses.replace(engine.config, warm_interval_ms=0.0)
+    asyncio.run(asyncio.wait_for(engine.keep_warm(), timeout=5))  # returns instead of looping
+    assert engine.telemetry.counters.warm_passes == 0
