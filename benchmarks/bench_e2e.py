@@ -11,7 +11,8 @@
   alone, parse to bundle, without the wait for the loop. `queued_pct`: the share of messages that
   arrived while the loop was still busy with an earlier one. The engine's idle-time rehearsal
   (`Engine.keep_warm`, `warm_interval_ms`, on by default as in the daemon) runs beside the stream;
-  `warm_passes` says how often (`decision_latency(..., warm_interval_ms=0)` measures without it).
+  `warm_passes` says how often, `compiled_ahead` how many routes near profit it compiled before
+  their first bundle (`decision_latency(..., warm_interval_ms=0)` measures without it).
 
 Arrival is the message's scheduled time on the wire: if the loop is still busy when the next one
 is due, the wait counts (the way a socket buffer would make it count), and everything due is read
@@ -100,7 +101,7 @@ def decision_latency(pools: int, n: int, rate_per_s: int = RATE_PER_S, warm_inte
         target="p50 ≤ 300 µs, p99 ≤ 2 ms", updates=n, bundles=len(stream.bundle), rate_per_s=rate_per_s,
         idle_p50_us=idle.p50_us, idle_p99_us=idle.p99_us, work_p50_us=work.p50_us, work_p99_us=work.p99_us,
         refused=stream.refused, queued_pct=100 * stream.queued / n, coalesced=stream.coalescer.coalesced,
-        warm_passes=engine.telemetry.counters.warm_passes,
+        warm_passes=engine.telemetry.counters.warm_passes, compiled_ahead=engine.telemetry.counters.routes_compiled_ahead,
     )  # fmt: skip
 
 

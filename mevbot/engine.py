@@ -36,12 +36,14 @@ from mevbot.control.socket import serve_control
 from mevbot.decide.bandit import Bandit, fraction_of, region_bandit, route_class, tip_bandit
 from mevbot.decide.policy import Policy, decide
 from mevbot.decide.risk import RiskEngine, RiskLimits, RiskState, RiskTransition
+from mevbot.dex.base import DexError
 from mevbot.dex.spl_token import NATIVE_MINT
 from mevbot.events import AccountUpdate, Opportunity
 from mevbot.ingest.bootstrap import load_market
 from mevbot.ingest.coalesce import UpdateCoalescer
 from mevbot.ingest.pubsub import PubSubFeed
 from mevbot.ingest.rpc import RpcClient, RpcError
+from mevbot.market.graph import edge_pool
 from mevbot.market.model import MarketModel
 from mevbot.observe.metrics import serve_metrics
 from mevbot.observe.pnl import MetaError, realised_pnl, token_balances, transaction_fee
@@ -78,6 +80,7 @@ STAGE_FAILURES_TO_HALT = 5
 STAGE_FAILURE_WINDOW_S = 60.0
 UNKNOWN_GRACE_S = 2.0  # how long a bundle whose send got no reply may stay unknown to the engine
 YOUNG_GC_AT = (200, 8)  # idle time collects the youngest generation / the middle one from these counts
+ROUTES_AHEAD_CHECKED = 8  # routes near profit a rehearsal looks at for one without a compiled message
 
 
 @dataclass(frozen=True)
@@ -418,23 +421,28 @@ class Engine:
         task.add_done_callback(self._sent)
 
     def _package(self, opportunity: Opportunity, tip_lamports: int) -> Bundle:
-        # Routes spread over the tip accounts, and each keeps its own: the builder then re-signs the
-        # message it compiled for the route before instead of compiling another one.
-        tip_account = self.tip_accounts[opportunity.hops[0].pool_id % len(self.tip_accounts)]
         return self.builder.bundle(
-            opportunity, payer=self.key, blockhash=self._blockhash, tip_account=tip_account,
+            opportunity, payer=self.key, blockhash=self._blockhash, tip_account=self._tip_account(opportunity.hops[0].pool_id),
             tip_lamports=tip_lamports, compute_unit_price=self.config.decide.priority_fee_micro_lamports,
         )  # fmt: skip
 
+    def _tip_account(self, first_pool_id: int) -> Pubkey:
+        """Routes spread over the tip accounts, and each keeps its own: the builder then re-signs the
+        message it compiled for the route before instead of compiling another one."""
+        return self.tip_accounts[first_pool_id % len(self.tip_accounts)]
+
     async def keep_warm(self) -> None:
-        """While the feed is quiet, rehearse the hot path every `warm_interval_ms`, and run the
-        young garbage collections that would otherwise interrupt the next pass.
+        """While the feed is quiet, rehearse the hot path every `warm_interval_ms`, run the young
+        garbage collections that would otherwise interrupt the next pass, and compile ahead the
+        transaction of a route near profit.
 
         Between updates, whatever else runs on the machine evicts the loop's code and data from the
         CPU's caches: on the benchmark VM a decision 1 ms after the previous one took 1.6–2.4× one
         made back to back. A rehearsal (`warm`, ~90 µs there) keeps them in, for ~9 % of a core at
-        1 ms. It never runs while an update or an opportunity waits; an update that arrives during
-        one waits for it to end. Returns at once when `warm_interval_ms` is 0.
+        1 ms; a compile ahead (`compile_ahead`) takes ~60–150 µs more, while routes near profit
+        have none. Neither runs while an update or an opportunity waits; an update that arrives
+        during one waits for it to end, and the loop takes it in between the two. Returns at once
+        when `warm_interval_ms` is 0.
         """
         interval = self.config.warm_interval_ms / 1000
         if not interval:
@@ -444,9 +452,15 @@ class Engine:
             # Jittered (½ to 1½ intervals): a feed as regular as the timer would otherwise lock in
             # phase with it, and every update would arrive during a rehearsal.
             await asyncio.sleep(interval * (0.5 + jitter.random()))
-            if not len(self._coalescer) and self._opportunities.empty():
+            if self._idle():
                 collect_young_garbage()
                 self.warm()
+                await asyncio.sleep(0)
+                if self._idle():
+                    self.compile_ahead()
+
+    def _idle(self) -> bool:
+        return not len(self._coalescer) and self._opportunities.empty()
 
     def warm(self) -> None:
         """One rehearsal, its results discarded: the float search over the cycles through the next
@@ -461,6 +475,26 @@ class Engine:
             with contextlib.suppress(PackageError):
                 self._package(route, tip_lamports=0)
         self.telemetry.counters.warm_passes += 1
+
+    def compile_ahead(self) -> None:
+        """Compile the transaction of one route near profit that has none yet (`CycleSearch.
+        route_near_profit`): its first bundle then re-signs that message instead of paying
+        ~60–100 µs to compile one. Looks at no more than `ROUTES_AHEAD_CHECKED` routes; one that
+        cannot be compiled is left for its first bundle to refuse."""
+        for _ in range(ROUTES_AHEAD_CHECKED):
+            edges = self.search.route_near_profit()
+            if edges is None:
+                return
+            try:
+                compiled = self.builder.precompile(
+                    edges, payer=self.key.pubkey, blockhash=self._blockhash, tip_account=self._tip_account(edge_pool(edges[0])),
+                    compute_unit_price=self.config.decide.priority_fee_micro_lamports,
+                )  # fmt: skip
+            except (DexError, ValueError):  # PackageError is a ValueError
+                continue
+            if compiled:
+                self.telemetry.counters.routes_compiled_ahead += 1
+                return
 
     def _sent(self, task: asyncio.Task[None]) -> None:
         """A send-and-follow task ended: off the in-flight set, and a crash said out loud (the

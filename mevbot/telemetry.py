@@ -58,6 +58,7 @@ class Counters:
     tips_lamports: int = 0
     stage_restarts: int = 0
     warm_passes: int = 0  # hot-path rehearsals while idle (`Engine.keep_warm`)
+    routes_compiled_ahead: int = 0  # routes near profit compiled while idle (`Engine.compile_ahead`)
 
 
 STAGES = ("ingest_to_model", "search", "decide_to_bundle", "update_to_bundle")

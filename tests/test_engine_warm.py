@@ -1,6 +1,7 @@
 """Idle-time work (`Engine.keep_warm`): while nothing waits, it rehearses the hot path (the search, the
 last route's quotes and its packaging, on live data), changing nothing a decision, the books or an
-operator can see but its own counter, and runs the young garbage collections a pass would otherwise pay."""
+operator can see but its own counters, compiles the messages of the routes nearest to profit, and
+runs the young garbage collections a pass would otherwise pay."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from mevbot.engine import YOUNG_GC_AT, Endpoints, Engine
 from mevbot.events import AccountUpdate, Opportunity
 from mevbot.market.model import MarketModel
 from mevbot.observe.store import Store
+from mevbot.package import route as route_module
 from mevbot.package.bundle import Bundle
 from mevbot.package.keys import TradingKey
 from mevbot.package.route import market_accounts
@@ -104,25 +106,40 @@ def test_a_rehearsal_runs_the_hot_path_and_changes_nothing(engine: Engine) -> No
     assert engine.search.quoted_states(opportunity) == states
 
 
+def test_idle_time_compiles_the_routes_near_profit_so_a_first_bundle_compiles_nothing(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cycles = len(engine.search.cycles)
+    for _ in range(2 * cycles + 2):  # a first sweep rates every cycle, the next queues the best
+        engine.compile_ahead()
+    compiled = engine.telemetry.counters.routes_compiled_ahead
+    assert 0 < compiled <= cycles and len(engine.builder._templates) == compiled
+
+    monkeypatch.setattr(route_module, "compile_message", None)  # the builder may not compile now
+    asyncio.run(_bundle_one(engine))  # a planted cycle's first bundle, built from its compiled message
+    assert len(engine.builder._templates) == compiled
+
+
 def _repr(visible: tuple[object, ...]) -> list[object]:
     return [v.tolist() if isinstance(v, np.ndarray) else v for v in visible]
 
 
-def test_keep_warm_rehearses_only_while_nothing_waits(engine: Engine) -> None:
+def test_keep_warm_rehearses_and_compiles_ahead_only_while_nothing_waits(engine: Engine) -> None:
     async def scenario() -> None:
         opportunity = await _bundle_one(engine)
         counters = engine.telemetry.counters
         task = asyncio.create_task(engine.keep_warm())
         try:
-            await _until(lambda: counters.warm_passes >= 3)
+            await _until(lambda: counters.warm_passes >= 3 and counters.routes_compiled_ahead >= 3)
 
             pubkey = engine.model.registry.tracked_accounts()[0]
             update = AccountUpdate(pubkey, NATIVE_MINT, 1, engine.model.account_data(pubkey) or b"", 11)
             engine._coalescer.push(update, time.perf_counter_ns())
             await asyncio.sleep(0.002)  # a rehearsal begun before the push may still end
-            held = counters.warm_passes
+            held, compiled = counters.warm_passes, counters.routes_compiled_ahead
             await asyncio.sleep(0.03)
             assert counters.warm_passes == held  # an update waits: no rehearsal delays it
+            assert counters.routes_compiled_ahead == compiled  # nor any compile
 
             engine._coalescer.drain()
             engine._opportunities.put_nowait((opportunity, time.perf_counter_ns()))

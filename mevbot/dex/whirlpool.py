@@ -525,6 +525,11 @@ def _dependency_starts(tick_index: int, tick_spacing: int) -> tuple[int, ...]:
     return tuple(sorted(starts))
 
 
+@lru_cache(maxsize=1 << 12)
+def _swap_layout(tick_index: int, tick_spacing: int, a_to_b: bool) -> tuple[int, ...]:
+    return swap_tick_array_starts(tick_index, tick_spacing, a_to_b)
+
+
 @lru_cache(maxsize=1 << 15)
 def _dependencies(address: Pubkey, tick_index: int, tick_spacing: int) -> tuple[Pubkey, ...]:
     return tuple(tick_array_address(address, start) for start in _dependency_starts(tick_index, tick_spacing))
@@ -607,8 +612,9 @@ class WhirlpoolVenue:
         )  # fmt: skip
 
     def swap_layout(self, pool: WhirlpoolPool, a_to_b: bool) -> tuple[int, ...]:
-        """The start ticks of the tick arrays `swap_instruction` names: they follow the current tick."""
-        return swap_tick_array_starts(pool.tick_current_index, pool.tick_spacing, a_to_b)
+        """The start ticks of the tick arrays `swap_instruction` names: they follow the current tick.
+        (Asked for every hop of every bundle: cached by array position, as `dependencies` is.)"""
+        return _swap_layout(_array_position(pool), pool.tick_spacing, a_to_b)
 
     def swap_data(self, pool: WhirlpoolPool, a_to_b: bool, amount_in: int, minimum_out: int) -> bytes:
         return encode_swap_v2_args(SwapV2Args(amount_in, minimum_out, 0, True, a_to_b))

@@ -84,6 +84,7 @@ COUNTERS: Mapping[str, tuple[str, Mapping[str, str]]] = {
     "tips_lamports": ("mevbot_tips_lamports", {}),
     "stage_restarts": ("mevbot_stage_restarts", {}),
     "warm_passes": ("mevbot_warm_passes", {}),
+    "routes_compiled_ahead": ("mevbot_routes_compiled_ahead", {}),
 }
 GAUGES = {"slot": "mevbot_slot", "uptime_s": "mevbot_uptime_seconds", "pnl_lamports": "mevbot_pnl_lamports"}
 HELP = {
@@ -102,6 +103,7 @@ HELP = {
     "mevbot_tips_lamports": "Tips paid by landed bundles, in lamports.",
     "mevbot_stage_restarts": "Pipeline stages restarted after a failure.",
     "mevbot_warm_passes": "Rehearsals of the hot path while idle, results discarded (keeps the CPU caches warm).",
+    "mevbot_routes_compiled_ahead": "Transactions of routes near profit compiled while idle, before their first bundle.",
     "mevbot_slot": "Highest slot seen.",
     "mevbot_uptime_seconds": "Seconds since the daemon started.",
     "mevbot_pnl_lamports": "Realised PnL of landed bundles, in lamports (can fall).",

@@ -23,6 +23,7 @@ from spl.token.instructions import get_associated_token_address
 
 from mevbot.dex.base import DexError
 from mevbot.events import Opportunity
+from mevbot.market.graph import edge_a_to_b, edge_pool
 from mevbot.market.registry import PoolInfo
 from mevbot.package.bundle import Bundle
 from mevbot.package.keys import TradingKey
@@ -181,7 +182,7 @@ HOP_UNIT_ESTIMATES = {"raydium_amm_v4": 50_000, "raydium_cpmm": 70_000, "whirlpo
 until a preflight has measured a route of that shape: too high costs auction rank, too low fails."""
 OVERHEAD_UNITS = 1_000  # compute budget and the tip transfer (150 each in the runtime), rounded up
 ATA_CREATE_UNITS = 25_000
-TEMPLATES_KEPT = 4_096  # compiled messages kept for reuse, oldest dropped first
+TEMPLATES_KEPT = 8_192  # compiled messages kept for reuse, oldest dropped first (~1.5 KB each)
 HOPS_KEPT = 16_384  # swap instructions kept for compiling new routes through known pools
 
 
@@ -273,16 +274,15 @@ class RouteBuilder:
         infos = hop_pools(opportunity, self._model.registry)
         hops = opportunity.hops
         hop_keys = [
-            (payer.pubkey, hop.pool, hop.a_to_b, hop.mint_in, hop.mint_out,
-             info.venue.swap_layout(info.pool, hop.a_to_b))
+            _hop_key(payer.pubkey, info, hop.a_to_b, hop.mint_in, hop.mint_out)
             for hop, info in zip(hops, infos, strict=True)
-        ]  # fmt: skip
+        ]
         route = (tip_account, compute_unit_price > 0, self.create_token_accounts, *hop_keys)
         limit = self._limit(opportunity, units_consumed)
         template = self._templates.get(route)
         if template is None:
-            template = self._template(opportunity, infos, hop_keys, payer.pubkey, blockhash,
-                                      Tip(tip_account, tip_lamports), limit, compute_unit_price)  # fmt: skip
+            template = self._template(infos, hop_keys, blockhash, Tip(tip_account, tip_lamports), limit,
+                                      compute_unit_price)  # fmt: skip
             _keep(self._templates, route, template, TEMPLATES_KEPT)
         data = route_data(
             [info.venue.swap_data(info.pool, hop.a_to_b, hop.amount_in, hop.amount_out)
@@ -292,26 +292,48 @@ class RouteBuilder:
         )  # fmt: skip
         return Bundle((template.transaction(payer, data, blockhash),))
 
+    def precompile(
+        self, edges: Sequence[int], *, payer: Pubkey, blockhash: Hash, tip_account: Pubkey, compute_unit_price: int = 0
+    ) -> bool:
+        """Compile the message of the route along `edges` (market-graph edges) ahead of its first
+        bundle, which then only splices in its data and signs (`bundle`). False if it has one.
+        Raises what compiling raises (`PackageError`, a venue's `DexError`)."""
+        registry = self._model.registry
+        infos, hop_keys = [], []
+        for edge in edges:
+            info = registry.pool(edge_pool(edge))
+            a_to_b = edge_a_to_b(edge)
+            mint_in, mint_out = (info.pool.mint_a, info.pool.mint_b) if a_to_b else (info.pool.mint_b, info.pool.mint_a)
+            infos.append(info)
+            hop_keys.append(_hop_key(payer, info, a_to_b, mint_in, mint_out))
+        route = (tip_account, compute_unit_price > 0, self.create_token_accounts, *hop_keys)
+        if route in self._templates:
+            return False
+        template = self._template(infos, hop_keys, blockhash, Tip(tip_account, 0), MAX_COMPUTE_UNITS, compute_unit_price)
+        _keep(self._templates, route, template, TEMPLATES_KEPT)
+        return True
+
     def _template(
-        self, opportunity: Opportunity, infos: list[PoolInfo], hop_keys: list[tuple[object, ...]], payer: Pubkey,
-        blockhash: Hash, tip: Tip, limit: int, compute_unit_price: int,
+        self, infos: list[PoolInfo], hop_keys: list[tuple[Any, ...]], blockhash: Hash, tip: Tip, limit: int,
+        compute_unit_price: int,
     ) -> MessageTemplate:  # fmt: skip
         """Compile a route seen for the first time. Its hops' instructions are the ones `prepare` or
         earlier routes through the same pools built, where there are any (only their shapes matter:
         the data is spliced in afterwards), and so are the tables that hold their accounts."""
         hops, tables = [], set()
-        for hop, info, key in zip(opportunity.hops, infos, hop_keys, strict=True):
-            instruction, held = self._hop(key, info, hop.amount_in, hop.amount_out)
+        for info, key in zip(infos, hop_keys, strict=True):
+            instruction, held = self._hop(key, info)
             hops.append(instruction)
             tables |= held
-        plan = RoutePlan(hops=tuple(hops), token_mints=created_mints(opportunity, self.create_token_accounts))
+        payer = hop_keys[0][0]
+        token_path = (hop_keys[0][3], *(key[4] for key in hop_keys))
+        plan = RoutePlan(hops=tuple(hops), token_mints=tuple(dict.fromkeys(token_path)) if self.create_token_accounts else ())
         instructions = route_instructions(
             payer, plan, compute_unit_limit=limit, compute_unit_price=compute_unit_price, tip=tip
         )
         route_tables = [self.lookup_tables[index] for index in sorted(tables)]
-        return MessageTemplate(
-            self._compile(payer, instructions, blockhash, tip, _shape(opportunity), route_tables)
-        )
+        shape = tuple(info.venue.name for info in infos)
+        return MessageTemplate(self._compile(payer, instructions, blockhash, tip, shape, route_tables))
 
     def _limit(self, opportunity: Opportunity, units_consumed: int | None) -> int:
         """The preflight's units times the margin, else what routes of this shape measured, else
@@ -334,22 +356,20 @@ class RouteBuilder:
             mint_a, mint_b = info.pool.mint_a, info.pool.mint_b
             for a_to_b, mint_in, mint_out in ((True, mint_a, mint_b), (False, mint_b, mint_a)):
                 try:
-                    layout = info.venue.swap_layout(info.pool, a_to_b)
-                    self._hop((self.owner, info.address, a_to_b, mint_in, mint_out, layout), info, 0, 0)
+                    self._hop(_hop_key(self.owner, info, a_to_b, mint_in, mint_out), info)
                 except (DexError, ValueError):
                     continue
                 built += 1
         return built
 
-    def _hop(
-        self, key: tuple[Any, ...], info: PoolInfo, amount_in: int, minimum_out: int
-    ) -> tuple[Instruction, frozenset[int]]:
+    def _hop(self, key: tuple[Any, ...], info: PoolInfo) -> tuple[Instruction, frozenset[int]]:
         """A swap instruction of the shape `key` names — (payer, pool, direction, mints, layout) —
-        and the lookup tables that hold its accounts; one built before when there is one."""
+        and the lookup tables that hold its accounts; one built before when there is one. Its
+        amounts are 0: a template's data is spliced in per bundle."""
         known = self._hops.get(key)
         if known is None:
             payer, _, a_to_b, mint_in, mint_out, _ = key
-            instruction = owner_swap(info, payer, a_to_b, mint_in, mint_out, amount_in, minimum_out)
+            instruction = owner_swap(info, payer, a_to_b, mint_in, mint_out, 0, 0)
             held = frozenset(
                 self._table_of[meta.pubkey]
                 for meta in instruction.accounts
@@ -385,6 +405,12 @@ def _keep(cache: dict[Any, _Value], key: object, value: _Value, limit: int) -> _
         del cache[next(iter(cache))]
     cache[key] = value
     return value
+
+
+def _hop_key(payer: Pubkey, info: PoolInfo, a_to_b: bool, mint_in: Pubkey, mint_out: Pubkey) -> tuple[Any, ...]:
+    """What makes two swap instructions the same but for their data: (payer, pool, direction,
+    mints, the venue's account layout for it)."""
+    return (payer, info.address, a_to_b, mint_in, mint_out, info.venue.swap_layout(info.pool, a_to_b))
 
 
 def _shape(opportunity: Opportunity) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from mevbot.market.model import MarketModel, MarketView
 from mevbot.market.overlay import PendingOverlay
 from mevbot.search import kernels
 from mevbot.search.cycles import CycleIndex
+from mevbot.search.near_profit import NearProfit
 from mevbot.search.route import RouteQuoter, make_opportunity
 from mevbot.search.sizing import FloatModel, maximize_profit
 
@@ -60,6 +61,8 @@ class CycleSearch:
         self.cycles = CycleIndex.build(self.graph, self.base_tokens, self.settings.max_hops)
         self.token_value = self._token_values()
         self.cycle_value = self.token_value[self.cycles.start_token] if len(self.cycles) else np.empty(0)
+        first_base = self.base_tokens[0] if self.base_tokens else -1
+        self.near_profit = NearProfit(self.cycles.start_token == first_base)
         self.topology_version = self.model.topology_version
 
     def _token_values(self) -> np.ndarray:
@@ -144,6 +147,18 @@ class CycleSearch:
             self._float_best(cycle_ids, kernels.NO_PATCH, kernels.NO_RESERVES, kernels.NO_RESERVES)
         if route is not None:
             RouteQuoter(self.model, [edge_id(hop.pool_id, hop.a_to_b) for hop in route.hops])(route.amount_in)
+
+    def route_near_profit(self) -> list[int] | None:
+        """The edges of the next cycle near profit (`NearProfit`) that starts at the first base
+        token, rating the next chunk of cycles first if none waits; None when none does. For
+        compiling routes ahead, between updates."""
+        if self.model.topology_version != self.topology_version:
+            return None  # the next real pass rebuilds the cycles first
+        near = self.near_profit
+        if not near.waiting:
+            hot = self.model.hot
+            near.step(self.cycles, hot.reserve_a, hot.reserve_b, hot.fee)
+        return self.cycles.hops(near.waiting.popleft()) if near.waiting else None
 
     # --- exact sizing ----------------------------------------------------------------------------
 

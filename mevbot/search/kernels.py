@@ -175,6 +175,17 @@ def evaluate_cycles(cycle_ids, cycle_edges, cycle_len, reserve_a, reserve_b, fee
 
 
 @kernel
+def cycle_rates(lo, hi, cycle_edges, cycle_len, reserve_a, reserve_b, fee, out):  # type: ignore[no-untyped-def]
+    """Each cycle's rate at zero size, fees included (the `a` of `cycle_mobius`: above 1 exactly
+    when it profits), for cycles `lo` to `hi` − 1, into `out[lo:hi]`."""
+    for k in range(lo, hi):
+        a, _ = cycle_mobius(
+            cycle_edges[k], cycle_len[k], reserve_a, reserve_b, fee, NO_PATCH, NO_RESERVES, NO_RESERVES
+        )
+        out[k] = a
+
+
+@kernel
 def best_cycle(  # type: ignore[no-untyped-def]
     cycle_ids, cycle_edges, cycle_len, cycle_value, reserve_a, reserve_b, fee, patch_pools, patch_a, patch_b
 ):

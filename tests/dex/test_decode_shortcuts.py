@@ -96,8 +96,8 @@ def test_a_whirlpool_whose_static_bytes_changed_is_left_to_the_full_decode(chang
 
 @pytest.mark.parametrize("spacing", [1, 2, 8, 64, 128, 256, 32768])
 def test_cached_dependencies_are_the_arrays_swaps_read(spacing: int) -> None:
-    """Dependencies are cached per array and last-slot position: every tick must still get the
-    starts `swap_tick_array_starts` gives it, array edges and tick bounds included."""
+    """Dependencies and swap layouts are cached per array and last-slot position: every tick must
+    still get the starts `swap_tick_array_starts` gives it, array edges and tick bounds included."""
     rng = random.Random(spacing)
     span = 88 * spacing
     ticks = [rng.randrange(MIN_TICK_INDEX, MAX_TICK_INDEX) for _ in range(300)]
@@ -110,6 +110,8 @@ def test_cached_dependencies_are_the_arrays_swaps_read(spacing: int) -> None:
         starts = set(swap_tick_array_starts(tick, spacing, True)) | set(swap_tick_array_starts(tick, spacing, False))
         assert dependency_starts(pool) == tuple(sorted(starts)), tick
         assert VENUE.dependencies(pool) == tuple(tick_array_address(address, start) for start in sorted(starts))
+        for a_to_b in (True, False):  # the swap's own arrays, cached the same way
+            assert VENUE.swap_layout(pool, a_to_b) == swap_tick_array_starts(tick, spacing, a_to_b), tick
 
 
 def test_a_fixed_tick_array_decodes_zero_slots_as_empty_ticks_and_keeps_any_other() -> None:

@@ -386,3 +386,49 @@ def test_every_route_of_the_market_packaged_by_one_builder_is_what_compiling_it_
     assert packaged > 50 and len(builder._hops) < packaged  # hops were shared between routes
     if prepared:  # and every hop of every route was one `prepare` built
         assert len(builder._hops) == 2 * len(MODEL.registry)
+
+
+def test_a_route_compiled_ahead_is_bundled_without_compiling_and_as_compiling_it_afresh_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`precompile` (from the route's edges alone, no amounts) leaves the message every later bundle
+    of that route is spliced into: none compiles, and each is byte for byte a fresh compile."""
+    key = TradingKey.generate()
+    accounts = market_accounts(MODEL.registry, range(len(MODEL.registry)), key.pubkey)
+    tables = [
+        AddressLookupTableAccount(Pubkey.new_unique(), list(accounts[start : start + 40]))
+        for start in range(0, len(accounts), 40)
+    ]
+    search = CycleSearch(MODEL)
+    builder = RouteBuilder(MODEL, key.pubkey, lookup_tables=tables)
+    routes = range(len(search.cycles))
+    ahead = dict(payer=key.pubkey, blockhash=Hash.new_unique(), compute_unit_price=7)
+    compiled_ahead = {
+        cycle: builder.precompile(search.cycles.hops(cycle), tip_account=TIP_ACCOUNTS[cycle % 8], **ahead)
+        for cycle in routes
+    }
+    assert all(compiled_ahead.values()) and len(builder._templates) == len(routes)
+    assert not builder.precompile(search.cycles.hops(0), tip_account=TIP_ACCOUNTS[0], **ahead)  # it has one
+    monkeypatch.setattr(route_module, "compile_message", None)  # from here on, the builder may not compile
+    rng = random.Random(5)
+    packaged = 0
+    for cycle in routes:
+        edges = search.cycles.hops(cycle)
+        quotes = quote_route(MODEL, edges, rng.randrange(10**3, 10**6))
+        if quotes is None:
+            continue
+        opportunity = make_opportunity(MODEL, edges, quotes)
+        tip, units = Tip(TIP_ACCOUNTS[cycle % 8], rng.randrange(1, 10**6)), rng.randrange(50_000, 10**6)
+        (tx,) = builder.bundle(
+            opportunity, payer=key, blockhash=BLOCKHASH, tip_account=tip.account, tip_lamports=tip.lamports,
+            units_consumed=units, compute_unit_price=7,
+        ).transactions  # fmt: skip
+        plan = route_plan(opportunity, MODEL.registry, key.pubkey)  # compiled afresh by `build_transaction`
+        send = dict(tip=tip, units_consumed=units, compute_unit_price=7)
+        try:
+            (compiled,) = route_bundle(key, plan, BLOCKHASH, **send).transactions
+        except PackageError:
+            (compiled,) = route_bundle(key, plan, BLOCKHASH, lookup_tables=tables, **send).transactions
+        assert bytes(tx) == bytes(compiled), cycle
+        packaged += 1
+    assert packaged > 50

@@ -146,6 +146,27 @@ def test_evaluation_kernels_agree_with_python(seed: int) -> None:
     assert compiled[1:] == pytest.approx(python[1:], rel=1e-12)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_cycle_rates_are_the_composed_rate_and_above_one_exactly_when_a_cycle_profits(seed: int) -> None:
+    graph, reserve_a, reserve_b, fee = random_market(seed)
+    cycles, _ = enumerate_both(graph, [0, 1, 2])
+    length = (cycles >= 0).sum(axis=1).astype(np.int8)
+    ids = np.arange(len(cycles), dtype=np.int32)
+    _, profit = np.zeros(len(ids)), np.zeros(len(ids))
+    kernels.evaluate_cycles(ids, cycles, length, reserve_a, reserve_b, fee, _, profit)
+    for fn in (kernels.cycle_rates, kernels.cycle_rates.py_func):
+        rates = np.full(len(ids), -1.0)
+        fn(1, len(ids), cycles, length, reserve_a, reserve_b, fee, rates)
+        assert rates[0] == -1.0  # only cycles 1.. were asked for
+        assert np.array_equal(rates[1:] > 1.0, profit[1:] > 0)
+        for k in ids[1:]:
+            a, _c = kernels.cycle_mobius(
+                cycles[k], length[k], reserve_a, reserve_b, fee, kernels.NO_PATCH, kernels.NO_RESERVES,
+                kernels.NO_RESERVES,
+            )  # fmt: skip
+            assert rates[k] == pytest.approx(a, rel=1e-12)
+
+
 def test_best_cycle_reads_the_patch_instead_of_the_arrays() -> None:
     graph, reserve_a, reserve_b, fee = random_market(1)
     cycles, _ = enumerate_both(graph, [0, 1, 2])
