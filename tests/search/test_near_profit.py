@@ -33,13 +33,14 @@ def _sweep(near: NearProfit, market: tuple[CycleIndex, np.ndarray, np.ndarray, n
     return queued
 
 
-def test_the_second_sweep_queues_the_best_rated_eligible_cycles_chunk_by_chunk() -> None:
+def test_the_third_sweep_queues_the_best_rated_eligible_cycles_chunk_by_chunk() -> None:
     market = _market(3, tokens=8, pools=24)
     cycles, reserve_a, reserve_b, fee = market
     eligible = cycles.start_token == 0
     near = NearProfit(eligible, count=25, chunk=16, sample=10_000)
     assert _sweep(near, market) == []  # the first sweep only rates: there is no bar yet
-    queued = _sweep(near, market)
+    assert _sweep(near, market) == []  # the second finds the best, above the bar once
+    queued = _sweep(near, market)  # the third queues them: above it twice in a row
 
     rates = np.zeros(len(cycles))
     kernels.cycle_rates(0, len(cycles), cycles.edges, cycles.length, reserve_a, reserve_b, fee, rates)
@@ -55,6 +56,7 @@ def test_few_eligible_cycles_are_all_queued_but_those_that_cannot_trade() -> Non
     eligible = cycles.start_token == 1
     near = NearProfit(eligible, count=10_000, chunk=7)
     _sweep(near, market)
+    _sweep(near, market)
     queued = _sweep(near, market)
     assert queued == [int(k) for k in np.flatnonzero(eligible & (near.rates > 0))]
     assert len(queued) < eligible.sum()
@@ -65,9 +67,28 @@ def test_with_many_cycles_the_bar_comes_from_a_sample_and_queues_about_count() -
     cycles = market[0]
     eligible = np.ones(len(cycles), bool)
     count = len(cycles) // 4
-    near = NearProfit(eligible, count=count, chunk=512, sample=256)
+    near = NearProfit(eligible, count=count, chunk=512, sample=256, seed=1)
+    _sweep(near, market)
     _sweep(near, market)
     queued = _sweep(near, market)
     assert len(cycles) > 4 * 256  # the bar is a sample's
     assert abs(len(queued) - count) < 0.1 * len(cycles)
     assert near.rates[queued].min() >= np.sort(near.rates)[-len(queued)]  # the best ones
+
+
+def test_a_cycle_above_the_bar_for_one_sweep_only_is_not_queued() -> None:
+    market = _market(6, tokens=8, pools=24)
+    cycles, _, reserve_b, _ = market
+    near = NearProfit(cycles.start_token == 0, count=10, chunk=64)
+    for _ in range(3):
+        _sweep(near, market)
+    best = _sweep(near, market)
+    assert len(best) == 10
+    flicker = best[0]
+    pool = cycles.edges[flicker, 0] >> 1
+    saved = reserve_b[pool]
+    reserve_b[pool] = 0.0  # the cycle drops out for one sweep
+    assert flicker not in _sweep(near, market)
+    reserve_b[pool] = saved
+    assert flicker not in _sweep(near, market)  # back above the bar, but not in the sweep before
+    assert flicker in _sweep(near, market)
