@@ -109,8 +109,9 @@ def test_a_rehearsal_runs_the_hot_path_and_changes_nothing(engine: Engine) -> No
 def test_idle_time_compiles_the_routes_near_profit_so_a_first_bundle_compiles_nothing(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    engine.search.near_profit.sweep_interval_s = 0.0  # as if a slot passed between sweeps
     cycles = len(engine.search.cycles)
-    for _ in range(2 * cycles + 2):  # a first sweep rates every cycle, the next queues the best
+    for _ in range(2 * cycles + 3):  # two sweeps rate every cycle, the third queues the best
         engine.compile_ahead()
     compiled = engine.telemetry.counters.routes_compiled_ahead
     assert 0 < compiled <= cycles and len(engine.builder._templates) == compiled

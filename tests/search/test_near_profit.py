@@ -6,7 +6,7 @@ import numpy as np
 
 from mevbot.search import kernels
 from mevbot.search.cycles import CycleIndex
-from mevbot.search.near_profit import NearProfit
+from mevbot.search.near_profit import RECHECK_SWEEPS, NearProfit
 from tests.search.test_kernels import random_graph
 
 
@@ -37,7 +37,7 @@ def test_the_third_sweep_queues_the_best_rated_eligible_cycles_chunk_by_chunk() 
     market = _market(3, tokens=8, pools=24)
     cycles, reserve_a, reserve_b, fee = market
     eligible = cycles.start_token == 0
-    near = NearProfit(eligible, count=25, chunk=16, sample=10_000)
+    near = NearProfit(eligible, count=25, chunk=16, sample=10_000, sweep_interval_s=0)
     assert _sweep(near, market) == []  # the first sweep only rates: there is no bar yet
     assert _sweep(near, market) == []  # the second finds the best, above the bar once
     queued = _sweep(near, market)  # the third queues them: above it twice in a row
@@ -54,7 +54,7 @@ def test_few_eligible_cycles_are_all_queued_but_those_that_cannot_trade() -> Non
     market = _market(4, tokens=6, pools=12)
     cycles = market[0]
     eligible = cycles.start_token == 1
-    near = NearProfit(eligible, count=10_000, chunk=7)
+    near = NearProfit(eligible, count=10_000, chunk=7, sweep_interval_s=0)
     _sweep(near, market)
     _sweep(near, market)
     queued = _sweep(near, market)
@@ -67,7 +67,7 @@ def test_with_many_cycles_the_bar_comes_from_a_sample_and_queues_about_count() -
     cycles = market[0]
     eligible = np.ones(len(cycles), bool)
     count = len(cycles) // 4
-    near = NearProfit(eligible, count=count, chunk=512, sample=256, seed=1)
+    near = NearProfit(eligible, count=count, chunk=512, sample=256, seed=1, sweep_interval_s=0)
     _sweep(near, market)
     _sweep(near, market)
     queued = _sweep(near, market)
@@ -79,8 +79,8 @@ def test_with_many_cycles_the_bar_comes_from_a_sample_and_queues_about_count() -
 def test_a_cycle_above_the_bar_for_one_sweep_only_is_not_queued() -> None:
     market = _market(6, tokens=8, pools=24)
     cycles, _, reserve_b, _ = market
-    near = NearProfit(cycles.start_token == 0, count=10, chunk=64)
-    for _ in range(3):
+    near = NearProfit(cycles.start_token == 0, count=10, chunk=64, sweep_interval_s=0)
+    for _ in range(2):
         _sweep(near, market)
     best = _sweep(near, market)
     assert len(best) == 10
@@ -91,4 +91,31 @@ def test_a_cycle_above_the_bar_for_one_sweep_only_is_not_queued() -> None:
     assert flicker not in _sweep(near, market)
     reserve_b[pool] = saved
     assert flicker not in _sweep(near, market)  # back above the bar, but not in the sweep before
-    assert flicker in _sweep(near, market)
+    assert _sweep(near, market) == [flicker]  # it joined the set again
+
+
+def test_a_cycle_that_stays_near_profit_is_queued_once_then_again_every_recheck() -> None:
+    market = _market(7, tokens=8, pools=24)
+    near = NearProfit(market[0].start_token == 0, count=10, chunk=64, sweep_interval_s=0)
+    sweeps = [_sweep(near, market) for _ in range(3 + 2 * RECHECK_SWEEPS)]
+    assert len(sweeps[2]) == 10  # joined the set: queued
+    queued_again = [index for index, queued in enumerate(sweeps) if queued == sweeps[2]]
+    assert queued_again == [2, RECHECK_SWEEPS, 2 * RECHECK_SWEEPS]  # then only at each recheck
+    assert all(queued == [] for index, queued in enumerate(sweeps) if index not in queued_again)
+
+
+def test_a_sweep_begins_at_most_every_sweep_interval() -> None:
+    market = _market(8, tokens=8, pools=24)
+    now = [0.0]
+    near = NearProfit(market[0].start_token == 0, count=10, chunk=64, sweep_interval_s=0.4, clock=lambda: now[0])
+    steps = -(-len(market[0]) // 64)
+    for _ in range(steps):  # the first sweep
+        near.step(*market)
+    assert near.sweeps == 1 and near.cursor == 0
+    now[0] = 0.3
+    near.step(*market)  # too soon: nothing rated
+    assert near.cursor == 0 and near.sweeps == 1
+    now[0] = 0.4
+    for _ in range(steps):
+        near.step(*market)
+    assert near.sweeps == 2
