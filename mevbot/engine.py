@@ -80,7 +80,7 @@ STAGE_FAILURES_TO_HALT = 5
 STAGE_FAILURE_WINDOW_S = 60.0
 UNKNOWN_GRACE_S = 2.0  # how long a bundle whose send got no reply may stay unknown to the engine
 YOUNG_GC_AT = (200, 8)  # idle time collects the youngest generation / the middle one from these counts
-ROUTES_AHEAD_CHECKED = 8  # routes near profit a rehearsal looks at for one without a compiled message
+ROUTES_AHEAD_CHECKED = 8  # routes near profit one compile ahead looks at for one without a compiled message
 
 
 @dataclass(frozen=True)

@@ -98,9 +98,10 @@ def hop_instructions(opportunity: Opportunity, pools: PoolLookup, owner: Pubkey)
     )
 
 
-def created_mints(opportunity: Opportunity, create_token_accounts: bool) -> tuple[Pubkey, ...]:
-    """The mints whose ATAs the route creates idempotently first: every token it writes, if asked."""
-    return tuple(dict.fromkeys(opportunity.token_path)) if create_token_accounts else ()
+def created_mints(token_path: Sequence[Pubkey], create_token_accounts: bool) -> tuple[Pubkey, ...]:
+    """The mints whose ATAs a route along `token_path` creates idempotently first: every token it
+    writes, if asked."""
+    return tuple(dict.fromkeys(token_path)) if create_token_accounts else ()
 
 
 def route_plan(
@@ -110,7 +111,7 @@ def route_plan(
     idempotently first (costs an instruction, the ATA program and a mint key per token: leave it off
     for a wallet set up in advance)."""
     hops = hop_instructions(opportunity, pools, owner)
-    return RoutePlan(hops=hops, token_mints=created_mints(opportunity, create_token_accounts))
+    return RoutePlan(hops=hops, token_mints=created_mints(opportunity.token_path, create_token_accounts))
 
 
 def compute_unit_limit(
@@ -247,7 +248,7 @@ class RouteBuilder:
 
     def estimate_units(self, opportunity: Opportunity) -> int:
         """Upper-bound units for a route no preflight has measured: the per-venue bounds."""
-        setup = ATA_CREATE_UNITS * len(created_mints(opportunity, self.create_token_accounts))
+        setup = ATA_CREATE_UNITS * len(created_mints(opportunity.token_path, self.create_token_accounts))
         return (
             OVERHEAD_UNITS
             + setup
@@ -277,7 +278,7 @@ class RouteBuilder:
             _hop_key(payer.pubkey, info, hop.a_to_b, hop.mint_in, hop.mint_out)
             for hop, info in zip(hops, infos, strict=True)
         ]
-        route = (tip_account, compute_unit_price > 0, self.create_token_accounts, *hop_keys)
+        route = self._route_key(tip_account, compute_unit_price, hop_keys)
         limit = self._limit(opportunity, units_consumed)
         template = self._templates.get(route)
         if template is None:
@@ -287,7 +288,7 @@ class RouteBuilder:
         data = route_data(
             [info.venue.swap_data(info.pool, hop.a_to_b, hop.amount_in, hop.amount_out)
              for hop, info in zip(hops, infos, strict=True)],
-            token_accounts=len(created_mints(opportunity, self.create_token_accounts)), compute_unit_limit=limit, compute_unit_price=compute_unit_price,
+            token_accounts=len(created_mints(opportunity.token_path, self.create_token_accounts)), compute_unit_limit=limit, compute_unit_price=compute_unit_price,
             tip_lamports=tip_lamports,
         )  # fmt: skip
         return Bundle((template.transaction(payer, data, blockhash),))
@@ -306,12 +307,16 @@ class RouteBuilder:
             mint_in, mint_out = (info.pool.mint_a, info.pool.mint_b) if a_to_b else (info.pool.mint_b, info.pool.mint_a)
             infos.append(info)
             hop_keys.append(_hop_key(payer, info, a_to_b, mint_in, mint_out))
-        route = (tip_account, compute_unit_price > 0, self.create_token_accounts, *hop_keys)
+        route = self._route_key(tip_account, compute_unit_price, hop_keys)
         if route in self._templates:
             return False
         template = self._template(infos, hop_keys, blockhash, Tip(tip_account, 0), MAX_COMPUTE_UNITS, compute_unit_price)
         _keep(self._templates, route, template, TEMPLATES_KEPT)
         return True
+
+    def _route_key(self, tip_account: Pubkey, compute_unit_price: int, hop_keys: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+        """What makes two routes' messages the same but for their data (and blockhash)."""
+        return (tip_account, compute_unit_price > 0, self.create_token_accounts, *hop_keys)
 
     def _template(
         self, infos: list[PoolInfo], hop_keys: list[tuple[Any, ...]], blockhash: Hash, tip: Tip, limit: int,
@@ -326,8 +331,8 @@ class RouteBuilder:
             hops.append(instruction)
             tables |= held
         payer = hop_keys[0][0]
-        token_path = (hop_keys[0][3], *(key[4] for key in hop_keys))
-        plan = RoutePlan(hops=tuple(hops), token_mints=tuple(dict.fromkeys(token_path)) if self.create_token_accounts else ())
+        token_path = (hop_keys[0][3], *(key[4] for key in hop_keys))  # each hop's mint in, then the last's out
+        plan = RoutePlan(hops=tuple(hops), token_mints=created_mints(token_path, self.create_token_accounts))
         instructions = route_instructions(
             payer, plan, compute_unit_limit=limit, compute_unit_price=compute_unit_price, tip=tip
         )

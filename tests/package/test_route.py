@@ -388,8 +388,9 @@ def test_every_route_of_the_market_packaged_by_one_builder_is_what_compiling_it_
         assert len(builder._hops) == 2 * len(MODEL.registry)
 
 
+@pytest.mark.parametrize("create", [False, True])
 def test_a_route_compiled_ahead_is_bundled_without_compiling_and_as_compiling_it_afresh_gives(
-    monkeypatch: pytest.MonkeyPatch,
+    create: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`precompile` (from the route's edges alone, no amounts) leaves the message every later bundle
     of that route is spliced into: none compiles, and each is byte for byte a fresh compile."""
@@ -400,7 +401,7 @@ def test_a_route_compiled_ahead_is_bundled_without_compiling_and_as_compiling_it
         for start in range(0, len(accounts), 40)
     ]
     search = CycleSearch(MODEL)
-    builder = RouteBuilder(MODEL, key.pubkey, lookup_tables=tables)
+    builder = RouteBuilder(MODEL, key.pubkey, lookup_tables=tables, create_token_accounts=create)
     routes = range(len(search.cycles))
     ahead = dict(payer=key.pubkey, blockhash=Hash.new_unique(), compute_unit_price=7)
     compiled_ahead = {
@@ -423,7 +424,7 @@ def test_a_route_compiled_ahead_is_bundled_without_compiling_and_as_compiling_it
             opportunity, payer=key, blockhash=BLOCKHASH, tip_account=tip.account, tip_lamports=tip.lamports,
             units_consumed=units, compute_unit_price=7,
         ).transactions  # fmt: skip
-        plan = route_plan(opportunity, MODEL.registry, key.pubkey)  # compiled afresh by `build_transaction`
+        plan = route_plan(opportunity, MODEL.registry, key.pubkey, create_token_accounts=create)  # compiled afresh
         send = dict(tip=tip, units_consumed=units, compute_unit_price=7)
         try:
             (compiled,) = route_bundle(key, plan, BLOCKHASH, **send).transactions
