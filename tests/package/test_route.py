@@ -352,37 +352,11 @@ def test_every_route_of_the_market_packaged_by_one_builder_is_what_compiling_it_
     """New routes through pools the builder has packaged before (or prepared) reuse those hops'
     instructions and tables for their compile; each is still byte for byte a fresh compile."""
     key = TradingKey.generate()
-    accounts = market_accounts(MODEL.registry, range(len(MODEL.registry)), key.pubkey)
-    tables = [
-        AddressLookupTableAccount(Pubkey.new_unique(), list(accounts[start : start + 40]))
-        for start in range(0, len(accounts), 40)
-    ]
-    search = CycleSearch(MODEL)
+    tables = _small_tables(key)
     builder = RouteBuilder(MODEL, key.pubkey, lookup_tables=tables)
     if prepared:
         assert builder.prepare(range(len(MODEL.registry))) == 2 * len(MODEL.registry) == len(builder._hops)
-    rng = random.Random(11)
-    packaged = 0
-    for cycle in range(len(search.cycles)):
-        edges = search.cycles.hops(cycle)
-        quotes = quote_route(MODEL, edges, rng.randrange(10**3, 10**6))
-        if quotes is None:
-            continue
-        opportunity = make_opportunity(MODEL, edges, quotes)
-        tip, units = Tip(TIP_ACCOUNTS[cycle % 8], rng.randrange(1, 10**6)), rng.randrange(50_000, 10**6)
-        (tx,) = builder.bundle(
-            opportunity, payer=key, blockhash=BLOCKHASH, tip_account=tip.account, tip_lamports=tip.lamports,
-            units_consumed=units,
-        ).transactions  # fmt: skip
-        plan = route_plan(opportunity, MODEL.registry, key.pubkey)
-        try:
-            (compiled,) = route_bundle(key, plan, BLOCKHASH, tip=tip, units_consumed=units).transactions
-        except PackageError:
-            (compiled,) = route_bundle(
-                key, plan, BLOCKHASH, tip=tip, units_consumed=units, lookup_tables=tables
-            ).transactions
-        assert bytes(tx) == bytes(compiled), cycle
-        packaged += 1
+    packaged = _bundle_every_route_as_compiling_it_afresh_gives(builder, key, tables, seed=11)
     assert packaged > 50 and len(builder._hops) < packaged  # hops were shared between routes
     if prepared:  # and every hop of every route was one `prepare` built
         assert len(builder._hops) == 2 * len(MODEL.registry)
@@ -395,25 +369,36 @@ def test_a_route_compiled_ahead_is_bundled_without_compiling_and_as_compiling_it
     """`precompile` (from the route's edges alone, no amounts) leaves the message every later bundle
     of that route is spliced into: none compiles, and each is byte for byte a fresh compile."""
     key = TradingKey.generate()
+    tables = _small_tables(key)
+    builder = RouteBuilder(MODEL, key.pubkey, lookup_tables=tables, create_token_accounts=create)
+    cycles = CycleSearch(MODEL).cycles
+    routes = range(len(cycles))
+    ahead = dict(payer=key.pubkey, blockhash=Hash.new_unique(), compute_unit_price=7)
+    assert all(builder.precompile(cycles.hops(c), tip_account=TIP_ACCOUNTS[c % 8], **ahead) for c in routes)
+    assert len(builder._templates) == len(routes)
+    assert not builder.precompile(cycles.hops(0), tip_account=TIP_ACCOUNTS[0], **ahead)  # it has one
+    monkeypatch.setattr(route_module, "compile_message", None)  # from here on, the builder may not compile
+    assert _bundle_every_route_as_compiling_it_afresh_gives(builder, key, tables, seed=5, price=7) > 50
+
+
+def _small_tables(key: TradingKey) -> list[AddressLookupTableAccount]:
+    """Lookup tables of 40 accounts each over the whole market: a route needs a few of them."""
     accounts = market_accounts(MODEL.registry, range(len(MODEL.registry)), key.pubkey)
-    tables = [
+    return [
         AddressLookupTableAccount(Pubkey.new_unique(), list(accounts[start : start + 40]))
         for start in range(0, len(accounts), 40)
     ]
+
+
+def _bundle_every_route_as_compiling_it_afresh_gives(
+    builder: RouteBuilder, key: TradingKey, tables: list[AddressLookupTableAccount], *, seed: int, price: int = 0
+) -> int:
+    """Bundle every quotable cycle of the market once (random size, tip and units) and check each
+    against `route_bundle`, which compiles afresh; returns how many."""
     search = CycleSearch(MODEL)
-    builder = RouteBuilder(MODEL, key.pubkey, lookup_tables=tables, create_token_accounts=create)
-    routes = range(len(search.cycles))
-    ahead = dict(payer=key.pubkey, blockhash=Hash.new_unique(), compute_unit_price=7)
-    compiled_ahead = {
-        cycle: builder.precompile(search.cycles.hops(cycle), tip_account=TIP_ACCOUNTS[cycle % 8], **ahead)
-        for cycle in routes
-    }
-    assert all(compiled_ahead.values()) and len(builder._templates) == len(routes)
-    assert not builder.precompile(search.cycles.hops(0), tip_account=TIP_ACCOUNTS[0], **ahead)  # it has one
-    monkeypatch.setattr(route_module, "compile_message", None)  # from here on, the builder may not compile
-    rng = random.Random(5)
+    rng = random.Random(seed)
     packaged = 0
-    for cycle in routes:
+    for cycle in range(len(search.cycles)):
         edges = search.cycles.hops(cycle)
         quotes = quote_route(MODEL, edges, rng.randrange(10**3, 10**6))
         if quotes is None:
@@ -422,14 +407,14 @@ def test_a_route_compiled_ahead_is_bundled_without_compiling_and_as_compiling_it
         tip, units = Tip(TIP_ACCOUNTS[cycle % 8], rng.randrange(1, 10**6)), rng.randrange(50_000, 10**6)
         (tx,) = builder.bundle(
             opportunity, payer=key, blockhash=BLOCKHASH, tip_account=tip.account, tip_lamports=tip.lamports,
-            units_consumed=units, compute_unit_price=7,
+            units_consumed=units, compute_unit_price=price,
         ).transactions  # fmt: skip
-        plan = route_plan(opportunity, MODEL.registry, key.pubkey, create_token_accounts=create)  # compiled afresh
-        send = dict(tip=tip, units_consumed=units, compute_unit_price=7)
+        plan = route_plan(opportunity, MODEL.registry, key.pubkey, create_token_accounts=builder.create_token_accounts)
+        send = dict(tip=tip, units_consumed=units, compute_unit_price=price)
         try:
             (compiled,) = route_bundle(key, plan, BLOCKHASH, **send).transactions
         except PackageError:
             (compiled,) = route_bundle(key, plan, BLOCKHASH, lookup_tables=tables, **send).transactions
         assert bytes(tx) == bytes(compiled), cycle
         packaged += 1
-    assert packaged > 50
+    return packaged

@@ -123,12 +123,17 @@ def random_market(seed: int) -> tuple[TokenGraph, np.ndarray, np.ndarray, np.nda
     return graph, reserve_a, reserve_b, fee
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_evaluation_kernels_agree_with_python(seed: int) -> None:
+def random_cycles(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """A random market's cycles from bases 0, 1, 2: (edges, lengths, ids, (reserve_a, reserve_b, fee))."""
     graph, reserve_a, reserve_b, fee = random_market(seed)
     cycles, _ = enumerate_both(graph, [0, 1, 2])
     length = (cycles >= 0).sum(axis=1).astype(np.int8)
-    ids = np.arange(len(cycles), dtype=np.int32)
+    return cycles, length, np.arange(len(cycles), dtype=np.int32), (reserve_a, reserve_b, fee)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_evaluation_kernels_agree_with_python(seed: int) -> None:
+    cycles, length, ids, (reserve_a, reserve_b, fee) = random_cycles(seed)
     outputs = []
     for fn in (kernels.evaluate_cycles, kernels.evaluate_cycles.py_func):
         x, profit = np.zeros(len(ids)), np.zeros(len(ids))
@@ -148,10 +153,7 @@ def test_evaluation_kernels_agree_with_python(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", range(3))
 def test_cycle_rates_are_the_composed_rate_and_above_one_exactly_when_a_cycle_profits(seed: int) -> None:
-    graph, reserve_a, reserve_b, fee = random_market(seed)
-    cycles, _ = enumerate_both(graph, [0, 1, 2])
-    length = (cycles >= 0).sum(axis=1).astype(np.int8)
-    ids = np.arange(len(cycles), dtype=np.int32)
+    cycles, length, ids, (reserve_a, reserve_b, fee) = random_cycles(seed)
     _, profit = np.zeros(len(ids)), np.zeros(len(ids))
     kernels.evaluate_cycles(ids, cycles, length, reserve_a, reserve_b, fee, _, profit)
     for fn in (kernels.cycle_rates, kernels.cycle_rates.py_func):
