@@ -1,7 +1,7 @@
 """Idle-time work (`Engine.keep_warm`): while nothing waits, it rehearses the hot path (the search, the
 last route's quotes and its packaging, on live data), changing nothing a decision, the books or an
-operator can see but its own counters, compiles the messages of the routes nearest to profit, and
-runs the young garbage collections a pass would otherwise pay."""
+operator can see but its own counter; it also compiles the messages of the routes nearest to profit,
+and runs the young garbage collections a pass would otherwise pay."""
 
 from __future__ import annotations
 

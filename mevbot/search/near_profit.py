@@ -34,7 +34,7 @@ import numpy as np
 from mevbot.search import kernels
 from mevbot.search.cycles import CycleIndex
 
-NEAREST = 2_048  # routes kept compiled ahead: half of what the builder keeps (`TEMPLATES_KEPT`)
+NEAREST = 2_048  # routes kept compiled ahead: a quarter of what the builder keeps (`TEMPLATES_KEPT`)
 CHUNK = 2_048  # cycles rated per step (~20 µs with the data in cache)
 SAMPLE = 4_096  # rates the bar is estimated from
 RECHECK_SWEEPS = 4  # a cycle that stays near profit is queued again this often (≥ 0.8 s)
