@@ -20,7 +20,7 @@ from solders.pubkey import Pubkey
 from mevbot.config import parse_config
 from mevbot.dex.spl_token import NATIVE_MINT
 from mevbot.engine import YOUNG_GC_AT, Endpoints, Engine
-from mevbot.events import AccountUpdate, Opportunity
+from mevbot.events import AccountUpdate, Decision, Opportunity
 from mevbot.market.model import MarketModel
 from mevbot.observe.store import Store
 from mevbot.package import route as route_module
@@ -79,19 +79,24 @@ def test_a_rehearsal_runs_the_hot_path_and_changes_nothing(engine: Engine) -> No
     assert states  # the replay may reuse the sizing's quotes: a rehearsal must not take that away
     before = _visible(engine)
 
-    searched, quoted, packaged = [], [], []
-    rehearse, bundle = engine.search.rehearse, engine.builder.bundle
+    searched, quoted, judged, packaged = [], [], [], []
+    rehearse, judge, bundle = engine.search.rehearse, engine._judge, engine.builder.bundle
 
     def spy_rehearse(pool_id: int, route: Opportunity | None) -> None:
         searched.append(pool_id)
         quoted.append(route)
         rehearse(pool_id, route)
 
+    def spy_judge(route: Opportunity, **kwargs: object) -> tuple[object, Decision]:
+        judged.append(judge(route, **kwargs))  # type: ignore[arg-type]
+        return judged[-1]
+
     def spy_bundle(route: Opportunity, **kwargs: object) -> Bundle:
         packaged.append(bundle(route, **kwargs))  # type: ignore[arg-type]
         return packaged[-1]
 
     engine.search.rehearse, engine.builder.bundle = spy_rehearse, spy_bundle  # type: ignore[method-assign]
+    engine._judge = spy_judge  # type: ignore[method-assign]
     pools = len(engine.model.registry)
     for _ in range(2 * pools):
         engine.warm()
@@ -99,6 +104,9 @@ def test_a_rehearsal_runs_the_hot_path_and_changes_nothing(engine: Engine) -> No
     assert sorted(set(searched)) == list(range(pools))  # every pool's cycles in turn
     assert all(route is opportunity for route in quoted)  # the last bundled route, re-quoted
     assert len(packaged) == 2 * pools and all(len(b.transactions) == 1 for b in packaged)
+    # ... replayed on the current states and decided on, as a decision would (the pools did not move)
+    assert len(judged) == 2 * pools
+    assert all(replay.profit == opportunity.profit and decision.send for replay, decision in judged)
     signed = packaged[0].transactions[0]
     assert signed.message.account_keys[0] == engine.key.pubkey and signed.verify_with_results() == [True]
     assert engine.telemetry.counters.warm_passes == 2 * pools
