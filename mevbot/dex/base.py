@@ -88,6 +88,11 @@ class Pool(Protocol):
     mint_b: Pubkey
 
 
+def swap_mints(pool: Pool, a_to_b: bool) -> tuple[Pubkey, Pubkey]:
+    """(mint in, mint out) of a swap on `pool` in this direction."""
+    return (pool.mint_a, pool.mint_b) if a_to_b else (pool.mint_b, pool.mint_a)
+
+
 @runtime_checkable
 class Venue(Protocol):
     """One exchange program.

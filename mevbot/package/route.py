@@ -21,7 +21,7 @@ from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
-from mevbot.dex.base import DexError
+from mevbot.dex.base import DexError, swap_mints
 from mevbot.events import Opportunity
 from mevbot.market.graph import edge_a_to_b, edge_pool
 from mevbot.market.registry import PoolInfo
@@ -165,12 +165,8 @@ def market_accounts(pools: PoolLookup, pool_ids: range, owner: Pubkey) -> tuple[
     seen: dict[Pubkey, None] = {}
     for pool_id in pool_ids:
         info = pools.pool(pool_id)
-        mint_a, mint_b = info.pool.mint_a, info.pool.mint_b
-        for a_to_b, mint_in, mint_out in ((True, mint_a, mint_b), (False, mint_b, mint_a)):
-            ix = info.venue.swap_instruction(
-                info.pool, owner=owner, source=associated_token_account(owner, mint_in),
-                destination=associated_token_account(owner, mint_out), a_to_b=a_to_b, amount_in=1, minimum_out=0,
-            )  # fmt: skip
+        for a_to_b in (True, False):
+            ix = owner_swap(info, owner, a_to_b, *swap_mints(info.pool, a_to_b), amount_in=1, minimum_out=0)
             seen.setdefault(ix.program_id)
             for meta in ix.accounts:
                 if not meta.is_signer:
@@ -304,9 +300,8 @@ class RouteBuilder:
         for edge in edges:
             info = registry.pool(edge_pool(edge))
             a_to_b = edge_a_to_b(edge)
-            mint_in, mint_out = (info.pool.mint_a, info.pool.mint_b) if a_to_b else (info.pool.mint_b, info.pool.mint_a)
             infos.append(info)
-            hop_keys.append(_hop_key(payer, info, a_to_b, mint_in, mint_out))
+            hop_keys.append(_hop_key(payer, info, a_to_b, *swap_mints(info.pool, a_to_b)))
         route = self._route_key(tip_account, compute_unit_price, hop_keys)
         if route in self._templates:
             return False
@@ -358,10 +353,9 @@ class RouteBuilder:
         built = 0
         for pool_id in list(pool_ids)[: HOPS_KEPT // 2]:
             info = registry.pool(pool_id)
-            mint_a, mint_b = info.pool.mint_a, info.pool.mint_b
-            for a_to_b, mint_in, mint_out in ((True, mint_a, mint_b), (False, mint_b, mint_a)):
+            for a_to_b in (True, False):
                 try:
-                    self._hop(_hop_key(self.owner, info, a_to_b, mint_in, mint_out), info)
+                    self._hop(_hop_key(self.owner, info, a_to_b, *swap_mints(info.pool, a_to_b)), info)
                 except (DexError, ValueError):
                     continue
                 built += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mevbot.dex.base import Quote, QuoteError, positional_constructor
+from mevbot.dex.base import Quote, QuoteError, positional_constructor, swap_mints
 from mevbot.events import Opportunity, RouteHop
 from mevbot.market.graph import edge_a_to_b, edge_pool
 from mevbot.market.model import MarketView
@@ -78,8 +78,7 @@ def make_opportunity(view: MarketView, edges: Sequence[int], quotes: Sequence[Qu
     for edge, quote in zip(edges, quotes, strict=True):
         info = registry.pool(edge_pool(edge))
         a_to_b = edge_a_to_b(edge)
-        pool = info.pool
-        mint_in, mint_out = (pool.mint_a, pool.mint_b) if a_to_b else (pool.mint_b, pool.mint_a)
+        mint_in, mint_out = swap_mints(info.pool, a_to_b)
         hop = _route_hop(info.address, info.id, info.venue.name, a_to_b, mint_in, mint_out, quote.amount_in,
                          quote.amount_out, int(versions[info.id]), int(slots[info.id]))  # fmt: skip
         hops.append(hop)
