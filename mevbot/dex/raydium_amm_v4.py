@@ -283,7 +283,7 @@ class RaydiumAmmV4:
         return None
 
     def swap_data(self, pool: AmmV4Pool, a_to_b: bool, amount_in: int, minimum_out: int) -> bytes:
-        return _SWAP_TAGS.pack(SwapArgs(SwapKind.EXACT_IN, amount_in, minimum_out))
+        return swap_base_in_v2_data(amount_in, minimum_out)
 
 
 _build_state = positional_constructor(AmmV4State)
@@ -345,12 +345,11 @@ def authority_address(nonce: int = AUTHORITY_NONCE) -> Pubkey:
 
 
 def _swap_v2(
-    pool: AmmV4Pool, user_source: Pubkey, user_destination: Pubkey, user_owner: Pubkey, args: SwapArgs
+    pool: AmmV4Pool, user_source: Pubkey, user_destination: Pubkey, user_owner: Pubkey, data: bytes
 ) -> Instruction:
-    """SwapBaseInV2 / SwapBaseOutV2 (instruction.rs), tagged by `args.kind`.
+    """SwapBaseInV2 / SwapBaseOutV2 (instruction.rs), as `data` says.
 
     The direction follows the user's mints."""
-    data = _SWAP_TAGS.pack(args)
     accounts = [
         AccountMeta(spl_token.TOKEN_PROGRAM_ID, is_signer=False, is_writable=False),
         AccountMeta(pool.address, is_signer=False, is_writable=True),
@@ -373,8 +372,12 @@ def swap_base_in_v2(
     minimum_amount_out: int,
 ) -> Instruction:
     """SwapBaseInV2 (tag 16): spend exactly `amount_in`, fail below `minimum_amount_out`."""
-    args = SwapArgs(SwapKind.EXACT_IN, amount_in, minimum_amount_out)
-    return _swap_v2(pool, user_source, user_destination, user_owner, args)
+    return _swap_v2(pool, user_source, user_destination, user_owner, swap_base_in_v2_data(amount_in, minimum_amount_out))
+
+
+def swap_base_in_v2_data(amount_in: int, minimum_amount_out: int) -> bytes:
+    """The data of `swap_base_in_v2` (its accounts depend only on the pool and the users)."""
+    return _SWAP_TAGS.pack(SwapArgs(SwapKind.EXACT_IN, amount_in, minimum_amount_out))
 
 
 def swap_base_out_v2(
@@ -386,8 +389,8 @@ def swap_base_out_v2(
     amount_out: int,
 ) -> Instruction:
     """SwapBaseOutV2 (tag 17): receive exactly `amount_out`, fail above `max_amount_in`."""
-    args = SwapArgs(SwapKind.EXACT_OUT, amount_out, max_amount_in)
-    return _swap_v2(pool, user_source, user_destination, user_owner, args)
+    data = _SWAP_TAGS.pack(SwapArgs(SwapKind.EXACT_OUT, amount_out, max_amount_in))
+    return _swap_v2(pool, user_source, user_destination, user_owner, data)
 
 
 def parse_swap(data: bytes) -> SwapArgs:

@@ -591,7 +591,7 @@ class RaydiumCpmm:
         return None
 
     def swap_data(self, pool: CpmmPool, a_to_b: bool, amount_in: int, minimum_out: int) -> bytes:
-        return _SWAP_TAGS.pack(SwapArgs(SwapKind.EXACT_IN, amount_in, minimum_out))
+        return swap_base_input_data(amount_in, minimum_out)
 
 
 def _sides(state: CpmmState, a_to_b: bool) -> tuple[int, int, int, bool]:
@@ -628,11 +628,10 @@ def _swap(
     input_token_account: Pubkey,
     output_token_account: Pubkey,
     a_to_b: bool,
-    args: SwapArgs,
+    data: bytes,
 ) -> Instruction:
-    """swap_base_input / swap_base_output by `args.kind`, with the `Swap` accounts context of
+    """swap_base_input / swap_base_output (as `data` says), with the `Swap` accounts context of
     swap_base_input.rs (the two share it), in order."""
-    data = _SWAP_TAGS.pack(args)
     if a_to_b:
         vaults = (pool.token_0_vault, pool.token_1_vault)
         programs = (pool.token_0_program, pool.token_1_program)
@@ -669,8 +668,13 @@ def swap_base_input_ix(
     minimum_amount_out: int,
 ) -> Instruction:
     """`swap_base_input(amount_in, minimum_amount_out)`; `payer` signs and owns the input account."""
-    args = SwapArgs(SwapKind.EXACT_IN, amount_in, minimum_amount_out)
-    return _swap(pool, payer, input_token_account, output_token_account, a_to_b, args)
+    data = swap_base_input_data(amount_in, minimum_amount_out)
+    return _swap(pool, payer, input_token_account, output_token_account, a_to_b, data)
+
+
+def swap_base_input_data(amount_in: int, minimum_amount_out: int) -> bytes:
+    """The data of `swap_base_input_ix` (its accounts depend only on the pool and the users)."""
+    return _SWAP_TAGS.pack(SwapArgs(SwapKind.EXACT_IN, amount_in, minimum_amount_out))
 
 
 def swap_base_output_ix(
@@ -683,8 +687,8 @@ def swap_base_output_ix(
     amount_out: int,
 ) -> Instruction:
     """`swap_base_output(max_amount_in, amount_out)`; `payer` signs and owns the input account."""
-    args = SwapArgs(SwapKind.EXACT_OUT, amount_out, max_amount_in)
-    return _swap(pool, payer, input_token_account, output_token_account, a_to_b, args)
+    data = _SWAP_TAGS.pack(SwapArgs(SwapKind.EXACT_OUT, amount_out, max_amount_in))
+    return _swap(pool, payer, input_token_account, output_token_account, a_to_b, data)
 
 
 def parse_swap(data: bytes) -> SwapArgs:
