@@ -167,7 +167,7 @@ class Config:
 
     dry_run: bool | None = None
     cpu_affinity: tuple[int, ...] = ()  # cores the event loop is pinned to; empty: leave as started
-    warm_interval_ms: float = bounded(1.0, 0.0, 1000.0)  # idle work (rehearsal, compiles ahead) this often; 0: none
+    warm_interval_ms: float = bounded(1.0, 0.0, 1000.0)  # idle work (rehearsal, compiles ahead, signing nonces) this often; 0: none
     node: NodeConfig = field(default_factory=NodeConfig)
     keys: KeysConfig = field(default_factory=KeysConfig)
     search: SearchConfig = field(default_factory=SearchConfig)

@@ -1,7 +1,7 @@
 """Idle-time work (`Engine.keep_warm`): while nothing waits, it rehearses the hot path (the search, the
 last route's quotes and its packaging, on live data), changing nothing a decision, the books or an
 operator can see but its own counter; it also compiles the messages of the routes nearest to profit,
-and runs the young garbage collections a pass would otherwise pay."""
+prepares signing nonces, and runs the young garbage collections a pass would otherwise pay."""
 
 from __future__ import annotations
 
@@ -133,22 +133,28 @@ def _repr(visible: tuple[object, ...]) -> list[object]:
     return [v.tolist() if isinstance(v, np.ndarray) else v for v in visible]
 
 
-def test_keep_warm_rehearses_and_compiles_ahead_only_while_nothing_waits(engine: Engine) -> None:
+def test_keep_warm_rehearses_compiles_ahead_and_prepares_signatures_only_while_nothing_waits(
+    engine: Engine,
+) -> None:
     async def scenario() -> None:
         opportunity = await _bundle_one(engine)
-        counters = engine.telemetry.counters
+        counters, key = engine.telemetry.counters, engine.key
         task = asyncio.create_task(engine.keep_warm())
         try:
-            await _until(lambda: counters.warm_passes >= 3 and counters.routes_compiled_ahead >= 3)
+            await _until(
+                lambda: counters.warm_passes >= 3 and counters.routes_compiled_ahead >= 3
+                and key.signatures_prepared >= 3
+            )  # fmt: skip
 
             pubkey = engine.model.registry.tracked_accounts()[0]
             update = AccountUpdate(pubkey, NATIVE_MINT, 1, engine.model.account_data(pubkey) or b"", 11)
             engine._coalescer.push(update, time.perf_counter_ns())
             await asyncio.sleep(0.002)  # a rehearsal begun before the push may still end
-            held, compiled = counters.warm_passes, counters.routes_compiled_ahead
+            held, compiled, prepared = counters.warm_passes, counters.routes_compiled_ahead, key.signatures_prepared
             await asyncio.sleep(0.03)
             assert counters.warm_passes == held  # an update waits: no rehearsal delays it
             assert counters.routes_compiled_ahead == compiled  # nor any compile
+            assert key.signatures_prepared == prepared  # nor any signing nonce drawn
 
             engine._coalescer.drain()
             engine._opportunities.put_nowait((opportunity, time.perf_counter_ns()))

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import pickle
+import random
 from pathlib import Path
 
+import nacl.bindings
 import pytest
 from solders.address_lookup_table_account import AddressLookupTableAccount
 from solders.hash import Hash
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
 from mevbot.package.bundle import Bundle, backrun, bundle_id
-from mevbot.package.keys import KeypairFileError, TradingKey, load_keypair
+from mevbot.package.keys import GROUP_ORDER, NONCES_KEPT, KeypairFileError, TradingKey, load_keypair
 from mevbot.package.transaction import (
     PACKET_DATA_SIZE,
     PackageError,
@@ -144,6 +148,56 @@ def test_a_key_signs_as_its_keypair_does() -> None:
     key = TradingKey(keypair)
     for payload in (b"", b"\x80message", bytes(range(256)) * 4):
         assert key.sign_bytes(payload) == bytes(keypair.sign_message(payload))
+
+
+def test_prepared_nonces_sign_validly_each_once_then_signing_is_deterministic_again() -> None:
+    keypair = Keypair()
+    key = TradingKey(keypair)
+    key.prepare_signatures(3)
+    assert key.signatures_prepared == 3
+    payloads = [b"", b"\x80message", bytes(range(256)) * 4, b"\x80message"]
+    signatures = [key.sign_bytes(payload) for payload in payloads]
+    assert key.signatures_prepared == 0
+    for payload, signature in zip(payloads, signatures, strict=True):
+        _assert_strictly_valid(key, payload, signature)
+    deterministic = [bytes(keypair.sign_message(payload)) for payload in payloads]
+    assert all(signatures[i] != deterministic[i] for i in range(3))  # each used a prepared nonce
+    assert signatures[3] == deterministic[3]  # none was left
+    assert len({signature[:32] for signature in signatures}) == 4  # no commitment R twice
+
+
+def test_many_prepared_signatures_all_verify_and_the_stock_is_capped() -> None:
+    key = TradingKey.generate()
+    key.prepare_signatures(NONCES_KEPT + 5)
+    assert key.signatures_prepared == NONCES_KEPT
+    rng = random.Random(5)
+    for _ in range(4):
+        key.prepare_signatures(NONCES_KEPT)
+        for _ in range(NONCES_KEPT):
+            payload = rng.randbytes(rng.randrange(1, 1232))
+            _assert_strictly_valid(key, payload, key.sign_bytes(payload))
+
+
+def _assert_strictly_valid(key: TradingKey, payload: bytes, signature: bytes) -> None:
+    nacl.bindings.crypto_sign_open(signature + payload, bytes(key.pubkey))  # raises if not valid
+    assert Signature.from_bytes(signature).verify(key.pubkey, payload)
+    assert int.from_bytes(signature[32:], "little") < GROUP_ORDER  # canonical S, as strict verifiers want
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_never_signs_with_its_parents_nonces() -> None:
+    key = TradingKey.generate()
+    key.prepare_signatures(4)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report what it holds, sign nothing
+        os.write(write, bytes([key.signatures_prepared]))
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 1) == b"\x00"
+    assert key.signatures_prepared == 4
+    os.close(read)
+    os.close(write)
 
 
 def test_bad_keypair_files_are_named_not_quoted(tmp_path: Path) -> None:
