@@ -451,8 +451,8 @@ class Engine:
         made back to back. A rehearsal (`warm`, ~90 µs there) keeps them in, for ~9 % of a core at
         1 ms; a compile ahead (`compile_ahead`) takes ~60–150 µs more, while routes near profit
         have none; then the key prepares signing nonces (`TradingKey.prepare_signatures`, ~25 µs
-        each), which cut a bundle's signature from ~25 to ~6 µs. None runs while an update or an
-        opportunity waits; an update that arrives during one waits for it to end, and the loop
+        each), which cut a bundle's signature from ~25 to ~6 µs, and the bandits draw their next
+        Thompson samples (`Bandit.prepare`). None runs while an update or an opportunity waits; an update that arrives during one waits for it to end, and the loop
         takes it in between the rehearsal and the rest. Returns at once when `warm_interval_ms` is 0.
         """
         interval = self.config.warm_interval_ms / 1000
@@ -470,6 +470,8 @@ class Engine:
                 if self._idle():
                     self.compile_ahead()
                     self.key.prepare_signatures(SIGNATURES_PREPARED)
+                    for bandit in (*self._bandits.values(), self.regions_bandit):
+                        bandit.prepare()
 
     def _idle(self) -> bool:
         return not len(self._coalescer) and self._opportunities.empty()

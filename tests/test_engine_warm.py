@@ -1,7 +1,8 @@
 """Idle-time work (`Engine.keep_warm`): while nothing waits, it rehearses the hot path (the search, the
 last route's quotes and its packaging, on live data), changing nothing a decision, the books or an
 operator can see but its own counter; it also compiles the messages of the routes nearest to profit,
-prepares signing nonces, and runs the young garbage collections a pass would otherwise pay."""
+prepares signing nonces and the bandits' next draws, and runs the young garbage collections a pass
+would otherwise pay."""
 
 from __future__ import annotations
 
@@ -143,7 +144,7 @@ def test_keep_warm_rehearses_compiles_ahead_and_prepares_signatures_only_while_n
         try:
             await _until(
                 lambda: counters.warm_passes >= 3 and counters.routes_compiled_ahead >= 3
-                and key.signatures_prepared >= 3
+                and key.signatures_prepared >= 3 and all(b._ready for b in engine._bandits.values())
             )  # fmt: skip
 
             pubkey = engine.model.registry.tracked_accounts()[0]

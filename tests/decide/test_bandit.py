@@ -102,3 +102,50 @@ def test_regions_are_independent_arms() -> None:
     regions = region_bandit(["ny", "frankfurt"], seed=1)
     regions.update("region=ny", landed=False, net_profit=0)
     assert [(a.alpha, a.beta) for a in regions.arms] == [(1, 2), (1, 1)]
+
+
+class _CountingRandom(random.Random):
+    """A generator that counts the Thompson draws it is asked for."""
+
+    draws = 0
+
+    def betavariate(self, alpha: float, beta: float) -> float:
+        self.draws += 1
+        return super().betavariate(alpha, beta)
+
+
+def test_a_prepared_draw_serves_the_next_choice_until_a_posterior_moves() -> None:
+    prepared, fresh = tip_bandit("c", FRACTIONS), tip_bandit("c", FRACTIONS)
+    prepared.rng, fresh.rng = _CountingRandom(4), _CountingRandom(4)
+    picks = []
+    for bandit in (prepared, fresh):
+        if bandit is prepared:
+            bandit.prepare()
+            bandit.prepare()  # a draw that is waiting is kept
+        drawn = bandit.rng.draws
+        picks.append(bandit.choose())
+        assert bandit.rng.draws - drawn == (0 if bandit is prepared else len(FRACTIONS))
+    assert picks[0] is prepared.arms[fresh.arms.index(picks[1])]  # the same draw, made earlier
+
+    prepared.prepare()
+    prepared.choose(stake=10**9)  # high stakes: played greedy, the draw stays for the next choice
+    drawn = prepared.rng.draws
+    prepared.choose()
+    assert prepared.rng.draws == drawn
+
+    prepared.prepare()
+    prepared.update(prepared.arms[0].name, landed=False, net_profit=0, outbid=True)
+    drawn = prepared.rng.draws
+    prepared.choose()  # the posterior moved: drawn again, from the new one
+    assert prepared.rng.draws - drawn == len(FRACTIONS)
+
+
+def test_a_prepared_draw_is_dropped_when_saved_posteriors_replace_the_arms() -> None:
+    bandit = tip_bandit("c", FRACTIONS)
+    bandit.rng = _CountingRandom(1)
+    bandit.prepare()
+    saved = tip_bandit("c", FRACTIONS)
+    restore_bandit(bandit, {"c": (saved.arms, 0)})
+    drawn = bandit.rng.draws
+    assert bandit.choose() in saved.arms
+    assert bandit.rng.draws - drawn == len(FRACTIONS)
