@@ -61,6 +61,7 @@ class CycleSearch:
         self.cycles = CycleIndex.build(self.graph, self.base_tokens, self.settings.max_hops)
         self.token_value = self._token_values()
         self.cycle_value = self.token_value[self.cycles.start_token] if len(self.cycles) else np.empty(0)
+        self.through_value = self.cycle_value[self.cycles.pool_cycles]  # beside `CycleIndex.through_edges`
         first_base = self.base_tokens[0] if self.base_tokens else -1
         self.near_profit = NearProfit(self.cycles.start_token == first_base)
         self.topology_version = self.model.topology_version
@@ -91,46 +92,35 @@ class CycleSearch:
         """The best opportunity among the cycles through the changed pools, sized exactly."""
         if self.model.topology_version != self.topology_version:
             self.rebuild()
-        return self._best(
-            self._cycles_through(pool_ids),
-            self.model,
-            kernels.NO_PATCH,
-            kernels.NO_RESERVES,
-            kernels.NO_RESERVES,
-        )
+        return self._best(pool_ids, self.model, kernels.NO_PATCH, kernels.NO_RESERVES, kernels.NO_RESERVES)
 
     def backrun(self, overlay: PendingOverlay) -> Opportunity | None:
         """The best opportunity once the overlay's pending swaps have landed (base state untouched)."""
         pools, reserve_a, reserve_b = overlay.patches()
-        return self._best(self._cycles_through(overlay.changed_pools), overlay, pools, reserve_a, reserve_b)
-
-    def _cycles_through(self, pool_ids: Iterable[int]) -> np.ndarray:
-        parts = [self.cycles.through(p) for p in pool_ids if p < len(self.cycles.pool_ptr) - 1]
-        if len(parts) == 1:
-            return parts[0]
-        return np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int32)
+        return self._best(overlay.changed_pools, overlay, pools, reserve_a, reserve_b)
 
     def _best(
         self,
-        cycle_ids: np.ndarray,
+        pool_ids: Iterable[int],
         view: MarketView,
         pools: np.ndarray,
         reserve_a: np.ndarray,
         reserve_b: np.ndarray,
     ) -> Opportunity | None:
-        if not len(cycle_ids):
+        starts, ends = self.cycles.rows_through(pool_ids)
+        row, guess, profit, jitter = self._float_best(starts, ends, pools, reserve_a, reserve_b)
+        if row < 0 or profit * self.through_value[row] < self.settings.min_profit:
             return None
-        cycle, guess, profit = self._float_best(cycle_ids, pools, reserve_a, reserve_b)
-        if cycle < 0 or profit * self.cycle_value[cycle] < self.settings.min_profit:
-            return None
-        return self.size(self.cycles.hops(cycle), guess, profit, view)
+        edges = self.cycles.through_edges[row, : self.cycles.through_length[row]].tolist()
+        return self.size(edges, guess, profit, view, jitter)
 
     def _float_best(
-        self, cycle_ids: np.ndarray, pools: np.ndarray, reserve_a: np.ndarray, reserve_b: np.ndarray
-    ) -> tuple[int, float, float]:
-        hot = self.model.hot
+        self, starts: np.ndarray, ends: np.ndarray, pools: np.ndarray, reserve_a: np.ndarray, reserve_b: np.ndarray
+    ) -> tuple[int, float, float, float]:
+        """`kernels.best_cycle` over those rows of the per-pool cycle copies (`CycleIndex.through_edges`)."""
+        hot, cycles = self.model.hot, self.cycles
         return kernels.best_cycle(
-            cycle_ids, self.cycles.edges, self.cycles.length, self.cycle_value,
+            starts, ends, cycles.through_edges, cycles.through_length, self.through_value,
             hot.reserve_a, hot.reserve_b, hot.fee, pools, reserve_a, reserve_b,
         )  # fmt: skip
 
@@ -142,9 +132,9 @@ class CycleSearch:
         thousands of cycles are not all evaluated."""
         if self.model.topology_version != self.topology_version:
             return  # the next real pass rebuilds the cycles first
-        cycle_ids = self._cycles_through((pool_id,))[:REHEARSED_CYCLES]
-        if len(cycle_ids):
-            self._float_best(cycle_ids, kernels.NO_PATCH, kernels.NO_RESERVES, kernels.NO_RESERVES)
+        starts, ends = self.cycles.rows_through((pool_id,))
+        ends = np.minimum(ends, starts + REHEARSED_CYCLES)
+        self._float_best(starts, ends, kernels.NO_PATCH, kernels.NO_RESERVES, kernels.NO_RESERVES)
         if route is not None:
             RouteQuoter(self.model, [edge_id(hop.pool_id, hop.a_to_b) for hop in route.hops])(route.amount_in)
 
@@ -163,11 +153,14 @@ class CycleSearch:
     # --- exact sizing ----------------------------------------------------------------------------
 
     def size(
-        self, edges: Sequence[int], guess: float, float_profit: float, view: MarketView
+        self, edges: Sequence[int], guess: float, float_profit: float, view: MarketView, jitter: float | None = None
     ) -> Opportunity | None:
-        """Size a route on the exact quotes from the float `guess`; None unless it clears `min_profit`."""
+        """Size a route on the exact quotes from the float `guess`; None unless it clears
+        `min_profit`. `jitter`: the route's `kernels.route_jitter`, if the caller has it."""
         quoter = RouteQuoter(view, edges)
-        model = FloatModel(guess, float_profit, len(edges), self._rounding_jitter(edges))
+        if jitter is None:
+            jitter = self.rounding_jitter(edges)
+        model = FloatModel(guess, float_profit, len(edges), jitter)
         best = maximize_profit(quoter, guess, self.settings.max_amount_in, model)
         if best.profit <= 0:
             return None
@@ -188,12 +181,7 @@ class CycleSearch:
         last = self._last
         return last[1] if last is not None and last[0] is opportunity else ()
 
-    def _rounding_jitter(self, edges: Sequence[int]) -> float:
-        """How many start-token units integer rounding can move a route's profit: each hop floors
-        its output to a whole unit of its token, worth 1/(rates so far) start-token units."""
-        jitter, rate = 1.0, 1.0
-        for edge in edges[:-1]:
-            r_in, r_out, fee = self.model.hot.sides(edge)
-            rate *= (1.0 - fee) * r_out / r_in if r_in > 0 else 1.0
-            jitter += max(1.0, 1.0 / rate) if rate > 0 else 1.0
-        return jitter
+    def rounding_jitter(self, edges: Sequence[int]) -> float:
+        """`kernels.route_jitter` of a route on the current state."""
+        hot = self.model.hot
+        return kernels.route_jitter(np.asarray(edges, np.int32), len(edges), hot.reserve_a, hot.reserve_b, hot.fee)

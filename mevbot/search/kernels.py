@@ -186,33 +186,54 @@ def cycle_rates(lo, hi, cycle_edges, cycle_len, reserve_a, reserve_b, fee, out):
 
 
 @kernel
-def best_cycle(  # type: ignore[no-untyped-def]
-    cycle_ids, cycle_edges, cycle_len, cycle_value, reserve_a, reserve_b, fee, patch_pools, patch_a, patch_b
-):
-    """The listed cycle with the largest valued float profit: (cycle, x*, profit), or (-1, 0, 0).
+def route_jitter(edges, length, reserve_a, reserve_b, fee):  # type: ignore[no-untyped-def]
+    """How many start-token units integer rounding can move a route's profit (`FloatModel.jitter`):
+    each hop but the last floors its output to a whole unit of its token, worth 1/(rates so far)
+    start-token units."""
+    jitter = 1.0
+    rate = 1.0
+    for h in range(length - 1):
+        e = edges[h]
+        pool = e >> 1
+        r_in = reserve_b[pool] if e & 1 else reserve_a[pool]
+        r_out = reserve_a[pool] if e & 1 else reserve_b[pool]
+        rate *= (1.0 - fee[pool]) * r_out / r_in if r_in > 0 else 1.0
+        jitter += max(1.0, 1.0 / rate) if rate > 0 else 1.0
+    return jitter
 
-    `cycle_value[k]` converts cycle k's start-token units into a common numeraire for the ranking;
+
+@kernel
+def best_cycle(  # type: ignore[no-untyped-def]
+    starts, ends, cycle_edges, cycle_len, cycle_value, reserve_a, reserve_b, fee, patch_pools, patch_a, patch_b
+):
+    """Among rows `starts[j]` to `ends[j]` − 1 (every j) of the cycle arrays, the cycle with the
+    largest valued float profit: (row, x*, profit, its `route_jitter` on the unpatched arrays), or
+    (-1, 0, 0, 0). A row in two ranges is evaluated twice, which a maximum does not mind.
+
+    `cycle_value[k]` converts row k's start-token units into a common numeraire for the ranking;
     the patch arrays are those of `cycle_mobius`.
     """
     best = -1
     best_x = 0.0
     best_profit = 0.0
     best_value = 0.0
-    for i in range(cycle_ids.shape[0]):
-        k = cycle_ids[i]
-        a, c = cycle_mobius(
-            cycle_edges[k], cycle_len[k], reserve_a, reserve_b, fee, patch_pools, patch_a, patch_b
-        )
-        if a <= 1.0:
-            continue
-        x, profit = optimum(a, c)
-        value = profit * cycle_value[k]
-        if value > best_value:
-            best = k
-            best_x = x
-            best_profit = profit
-            best_value = value
-    return best, best_x, best_profit
+    for j in range(starts.shape[0]):
+        for k in range(starts[j], ends[j]):
+            a, c = cycle_mobius(
+                cycle_edges[k], cycle_len[k], reserve_a, reserve_b, fee, patch_pools, patch_a, patch_b
+            )
+            if a <= 1.0:
+                continue
+            x, profit = optimum(a, c)
+            value = profit * cycle_value[k]
+            if value > best_value:
+                best = k
+                best_x = x
+                best_profit = profit
+                best_value = value
+    if best < 0:
+        return best, best_x, best_profit, 0.0
+    return best, best_x, best_profit, route_jitter(cycle_edges[best], cycle_len[best], reserve_a, reserve_b, fee)
 
 
 # --- negative-cycle discovery --------------------------------------------------------------------

@@ -80,7 +80,7 @@ def make_opportunity(view: MarketView, edges: Sequence[int], quotes: Sequence[Qu
         a_to_b = edge_a_to_b(edge)
         mint_in, mint_out = swap_mints(info.pool, a_to_b)
         hop = _route_hop(info.address, info.id, info.venue.name, a_to_b, mint_in, mint_out, quote.amount_in,
-                         quote.amount_out, int(versions[info.id]), int(slots[info.id]))  # fmt: skip
+                         quote.amount_out, versions.item(info.id), slots.item(info.id))  # fmt: skip
         hops.append(hop)
     amount_in, amount_out = quotes[0].amount_in, quotes[-1].amount_out
     return _opportunity(tuple(hops), amount_in, amount_out, amount_out - amount_in, max(hop.state_slot for hop in hops))

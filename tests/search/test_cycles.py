@@ -21,6 +21,20 @@ def test_cycles_through_a_pool_are_exactly_those_trading_on_it() -> None:
         ]
 
 
+def test_the_rows_through_pools_copy_those_cycles_side_by_side() -> None:
+    graph = random_graph(7, tokens=9, pools=20)
+    index = CycleIndex.build(graph, [0, 1, 2])
+    pools = [3, graph.pool_count + 5, 0]  # a pool the index does not know is skipped
+    starts, ends = index.rows_through(pools)
+    assert len(starts) == len(ends) == 2
+    for pool, start, end in zip((3, 0), starts, ends, strict=True):
+        cycles = index.through(pool)
+        assert end - start == len(cycles)
+        assert np.array_equal(index.pool_cycles[start:end], cycles)
+        assert np.array_equal(index.through_edges[start:end], index.edges[cycles])
+        assert np.array_equal(index.through_length[start:end], index.length[cycles])
+
+
 def test_a_cycle_starts_at_its_highest_priority_base_token() -> None:
     graph = random_graph(8, tokens=7, pools=16)
     bases = [2, 0, 5]

@@ -145,10 +145,34 @@ def test_evaluation_kernels_agree_with_python(seed: int) -> None:
 
     value = np.ones(len(ids))
     patch = (np.array([3], np.int64), np.array([reserve_a[3] * 2]), np.array([reserve_b[3]]))
-    compiled = kernels.best_cycle(ids, cycles, length, value, reserve_a, reserve_b, fee, *patch)
-    python = kernels.best_cycle.py_func(ids, cycles, length, value, reserve_a, reserve_b, fee, *patch)
+    every = (np.array([0]), np.array([len(ids)]))
+    compiled = kernels.best_cycle(*every, cycles, length, value, reserve_a, reserve_b, fee, *patch)
+    python = kernels.best_cycle.py_func(*every, cycles, length, value, reserve_a, reserve_b, fee, *patch)
     assert compiled[0] == python[0]
     assert compiled[1:] == pytest.approx(python[1:], rel=1e-12)
+    best = compiled[0]  # its jitter is read from the arrays, not the patch
+    assert compiled[3] == kernels.route_jitter(cycles[best], length[best], reserve_a, reserve_b, fee)
+    third = len(ids) // 3  # overlapping ranges, listed out of order: the same best
+    ranges = (np.array([third, 0]), np.array([len(ids), 2 * third]))
+    assert kernels.best_cycle(*ranges, cycles, length, value, reserve_a, reserve_b, fee, *patch) == compiled
+    above, below = (np.array([best + 1]), np.array([len(ids)])), (np.array([0]), np.array([best]))
+    for part in (above, below):  # a range without the best row finds some other one, or none
+        assert kernels.best_cycle(*part, cycles, length, value, reserve_a, reserve_b, fee, *patch)[0] != best
+
+
+def test_route_jitter_sums_a_unit_of_each_intermediate_token_in_start_token_units() -> None:
+    # Pool 0 (a→b) gives 0.001 b per a after its 1 % fee; pool 1 (b→c) 4 c per b, fee-free; pool 2
+    # closes the loop. A unit of b is worth 1000 a, a unit of c 250 a; the last hop's unit is 1 a.
+    reserve_a = np.array([1e6, 1e3, 1e6])
+    reserve_b = np.array([1e6 / 990, 4e3, 1e6])
+    fee = np.array([0.01, 0.0, 0.003])
+    edges = np.array([0, 2, 5, -1], np.int32)
+    for fn in (kernels.route_jitter, kernels.route_jitter.py_func):
+        assert fn(edges, 3, reserve_a, reserve_b, fee) == pytest.approx(1 + 1000 + 250, rel=1e-12)
+        assert fn(edges, 2, reserve_a, reserve_b, fee) == pytest.approx(1 + 1000, rel=1e-12)
+        assert fn(edges, 1, reserve_a, reserve_b, fee) == 1.0
+    cheap = np.array([1, 0, -1, -1], np.int32)  # b→a: a unit of a is worth under one b, so it counts 1
+    assert kernels.route_jitter(cheap, 2, reserve_a, reserve_b, fee) == 2.0
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -173,33 +197,11 @@ def test_best_cycle_reads_the_patch_instead_of_the_arrays() -> None:
     graph, reserve_a, reserve_b, fee = random_market(1)
     cycles, _ = enumerate_both(graph, [0, 1, 2])
     length = (cycles >= 0).sum(axis=1).astype(np.int8)
-    ids = np.arange(len(cycles), dtype=np.int32)
-    value = np.ones(len(ids))
-    best, _, _ = kernels.best_cycle(
-        ids,
-        cycles,
-        length,
-        value,
-        reserve_a,
-        reserve_b,
-        fee,
-        kernels.NO_PATCH,
-        kernels.NO_RESERVES,
-        kernels.NO_RESERVES,
-    )
+    every = (np.array([0]), np.array([len(cycles)]))
+    arrays = (cycles, length, np.ones(len(cycles)), reserve_a, reserve_b, fee)
+    best, _, _, _ = kernels.best_cycle(*every, *arrays, kernels.NO_PATCH, kernels.NO_RESERVES, kernels.NO_RESERVES)
     pool = int(cycles[best, 0]) >> 1
-    emptied = kernels.best_cycle(
-        ids,
-        cycles,
-        length,
-        value,
-        reserve_a,
-        reserve_b,
-        fee,
-        np.array([pool], np.int64),
-        np.zeros(1),
-        np.zeros(1),
-    )
+    emptied = kernels.best_cycle(*every, *arrays, np.array([pool], np.int64), np.zeros(1), np.zeros(1))
     assert emptied[0] != best
     if emptied[0] >= 0:  # whatever wins now cannot trade on the emptied pool
         assert pool not in {int(e) >> 1 for e in cycles[emptied[0]] if e >= 0}

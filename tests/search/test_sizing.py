@@ -126,7 +126,7 @@ def test_sizing_on_the_model_stays_within_rounding_of_a_full_search(small_univer
             guess, float_profit = kernels.optimum(a, c)
             if float_profit < 1:
                 continue
-            jitter = search._rounding_jitter(edges)
+            jitter = search.rounding_jitter(edges)
             fast = maximize_profit(
                 RouteQuoter(model, edges), guess, U64_MAX, FloatModel(guess, float_profit, len(edges), jitter)
             )
