@@ -442,18 +442,19 @@ class Engine:
         return self.tip_accounts[first_pool_id % len(self.tip_accounts)]
 
     async def keep_warm(self) -> None:
-        """While the feed is quiet, rehearse the hot path every `warm_interval_ms`, run the young
-        garbage collections that would otherwise interrupt the next pass, and compile ahead the
-        transaction of a route near profit.
+        """While the feed is quiet, every `warm_interval_ms`: rehearse the hot path, run the young
+        garbage collections that would otherwise interrupt the next pass, compile ahead the
+        transaction of a route near profit, and prepare the next decision's randomness.
 
         Between updates, whatever else runs on the machine evicts the loop's code and data from the
         CPU's caches: on the benchmark VM a decision 1 ms after the previous one took 1.6–2.4× one
         made back to back. A rehearsal (`warm`, ~90 µs there) keeps them in, for ~9 % of a core at
         1 ms; a compile ahead (`compile_ahead`) takes ~60–150 µs more, while routes near profit
-        have none; then the key prepares signing nonces (`TradingKey.prepare_signatures`, ~25 µs
+        have none; then the key draws signing nonces (`TradingKey.prepare_signatures`, ~25 µs
         each), which cut a bundle's signature from ~25 to ~6 µs, and the bandits draw their next
-        Thompson samples (`Bandit.prepare`). None runs while an update or an opportunity waits; an update that arrives during one waits for it to end, and the loop
-        takes it in between the rehearsal and the rest. Returns at once when `warm_interval_ms` is 0.
+        Thompson samples (`Bandit.prepare`). Each step (and each part of a rehearsal) runs only
+        while no update or opportunity waits, and the loop is yielded between them: an update that
+        arrives during one waits for that part alone. Returns at once when `warm_interval_ms` is 0.
         """
         interval = self.config.warm_interval_ms / 1000
         if not interval:
@@ -463,32 +464,50 @@ class Engine:
             # Jittered (½ to 1½ intervals): a feed as regular as the timer would otherwise lock in
             # phase with it, and every update would arrive during a rehearsal.
             await asyncio.sleep(interval * (0.5 + jitter.random()))
-            if self._idle():
-                collect_young_garbage()
-                self.warm()
+            if not self._idle():
+                continue
+            collect_young_garbage()
+            for _ in self._rehearsal():
                 await asyncio.sleep(0)
-                if self._idle():
-                    self.compile_ahead()
-                    self.key.prepare_signatures(SIGNATURES_PREPARED)
-                    for bandit in (*self._bandits.values(), self.regions_bandit):
-                        bandit.prepare()
+                if not self._idle():
+                    break
+            else:
+                for step in (self.compile_ahead, self._prepare_randomness):
+                    await asyncio.sleep(0)
+                    if not self._idle():
+                        break
+                    step()
+
+    def _prepare_randomness(self) -> None:
+        """What the next decision would draw: signing nonces and the bandits' Thompson samples."""
+        self.key.prepare_signatures(SIGNATURES_PREPARED)
+        for bandit in (*self._bandits.values(), self.regions_bandit):
+            bandit.prepare()
 
     def _idle(self) -> bool:
         return not len(self._coalescer) and self._opportunities.empty()
 
     def warm(self) -> None:
+        """One whole rehearsal (`_rehearsal`)."""
+        for _ in self._rehearsal():
+            pass
+
+    def _rehearsal(self) -> Iterator[None]:
         """One rehearsal, its results discarded: the float search over the cycles through the next
-        pool in turn, the last bundled route's exact quotes on the current states, its replay and
-        decision, and its bundle rebuilt and signed. Nothing is recorded, sent or counted but the
-        rehearsal itself. (Rehearsing the replay and decision too took a further 20–40 µs off p50
-        at 5,000 pools in the benchmark, for ~15 µs more a rehearsal.)"""
+        pool in turn and the last bundled route's exact quotes on the current states; then its
+        replay and decision; then its bundle rebuilt and signed. It yields between those parts
+        (~50 µs each), where `keep_warm` lets the loop take an update first. Nothing is recorded,
+        sent or counted but a whole rehearsal. (Rehearsing the replay and decision too took a
+        further 20–40 µs off p50 at 5,000 pools in the benchmark, for ~15 µs more a rehearsal.)"""
         if not len(self.model.registry):
             return
         self._warm_pool = (self._warm_pool + 1) % len(self.model.registry)
         route = self._last_bundled
         self.search.rehearse(self._warm_pool, route)
         if route is not None:
+            yield
             self._judge(route, quoted_states=(), now=time.time(), tip_fraction=None)
+            yield
             with contextlib.suppress(PackageError):
                 self._package(route, tip_lamports=0)
         self.telemetry.counters.warm_passes += 1

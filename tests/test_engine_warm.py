@@ -115,6 +115,22 @@ def test_a_rehearsal_runs_the_hot_path_and_changes_nothing(engine: Engine) -> No
     assert engine.search.quoted_states(opportunity) == states
 
 
+def test_a_rehearsal_yields_between_its_parts_and_counts_only_when_whole(engine: Engine) -> None:
+    asyncio.run(_bundle_one(engine))
+    counters, key = engine.telemetry.counters, engine.key
+    key.prepare_signatures(1)
+    parts = engine._rehearsal()
+    next(parts)  # the search and the route's quotes; the loop may take an update here
+    next(parts)  # the replay and the decision; and here
+    assert counters.warm_passes == 0 and key.signatures_prepared == 1  # nothing packaged yet
+    assert list(parts) == []  # the bundle, signed, and the end
+    assert counters.warm_passes == 1 and key.signatures_prepared == 0
+    abandoned = engine._rehearsal()
+    next(abandoned)
+    abandoned.close()  # an update came: the rest is dropped, and it does not count
+    assert counters.warm_passes == 1
+
+
 def test_idle_time_compiles_the_routes_near_profit_so_a_first_bundle_compiles_nothing(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
