@@ -260,6 +260,10 @@ def positional_constructor(cls: type[_Record]) -> Callable[..., _Record]:
     return namespace["build"]
 
 
+# `Quote(amount_in, amount_out, fee, protocol_fee)` for the venues' quotes: one per hop of every
+# input a sizing tries.
+make_quote = positional_constructor(Quote)
+
 U8 = struct.Struct("<B")
 U16 = struct.Struct("<H")
 U32 = struct.Struct("<I")

@@ -24,6 +24,7 @@ from mevbot.dex.base import (
     QuoteError,
     WrongAccountType,
     check_account,
+    make_quote,
     pack_fields,
     positional_constructor,
     unpack_fields,
@@ -213,7 +214,7 @@ def swap_base_in(
         raise QuoteError("InvalidInput", "swap_amount_out == 0 or amount_in == 0")
     if amount_out >= reserve_out:
         raise QuoteError("InsufficientFunds", "swap_amount_out >= output reserve")
-    return Quote(amount_in=amount_in, amount_out=amount_out, fee=fee)
+    return make_quote(amount_in, amount_out, fee, 0)
 
 
 def swap_base_out(
@@ -237,7 +238,7 @@ def swap_base_out(
         raise QuoteError("InvalidInput", "swap_in_after_add_fee == 0 or amount_out == 0")
     if amount_out >= reserve_out:
         raise QuoteError("InsufficientFunds", "amount_out >= output reserve")
-    return Quote(amount_in=amount_in, amount_out=amount_out, fee=amount_in - before_fee)
+    return make_quote(amount_in, amount_out, amount_in - before_fee, 0)
 
 
 class RaydiumAmmV4:

@@ -26,6 +26,7 @@ from mevbot.dex.base import (
     UnsupportedPool,
     anchor_discriminator,
     check_account,
+    make_quote,
     pack_fields,
     positional_constructor,
     unpack_fields,
@@ -243,8 +244,10 @@ class CpmmSwap:
 
     def quote(self) -> Quote:
         """The venue-neutral view: `fee` is the trade fee, `protocol_fee` its protocol share."""
-        return Quote(self.amount_in, self.amount_out, self.trade_fee, self.protocol_fee)
+        return make_quote(self.amount_in, self.amount_out, self.trade_fee, self.protocol_fee)
 
+
+_cpmm_swap = positional_constructor(CpmmSwap)  # one per quote: a sizing tries many inputs
 
 _ZERO_TRADING_TOKENS = "ZeroTradingTokens"
 _REQUIRE_GT = "RequireGtViolated"
@@ -379,9 +382,7 @@ def swap_base_input(
     constant_after = _constant_after(reserve_in + net_in, reserve_out - swapped_out)
     amount_out = u64(amount_out, "output_amount")
     _require_positive(amount_out, "amount_received")
-    booked = CpmmSwap(
-        amount_in, amount_out, trade_fee, protocol_fee, fund_fee, creator_fee, creator_fee_on_input
-    )
+    booked = _cpmm_swap(amount_in, amount_out, trade_fee, protocol_fee, fund_fee, creator_fee, creator_fee_on_input)
     return _last_checks(booked, constant_after, reserve_in, reserve_out, source_balance)
 
 
@@ -427,9 +428,7 @@ def swap_base_output(
     constant_after = _constant_after(reserve_in + swapped_in, reserve_out - released)
     amount_in = u64(amount_in, "input_amount")
     _require_positive(amount_in, "input_amount")
-    booked = CpmmSwap(
-        amount_in, amount_out, trade_fee, protocol_fee, fund_fee, creator_fee, creator_fee_on_input
-    )
+    booked = _cpmm_swap(amount_in, amount_out, trade_fee, protocol_fee, fund_fee, creator_fee, creator_fee_on_input)
     return _last_checks(booked, constant_after, reserve_in, reserve_out, source_balance)
 
 

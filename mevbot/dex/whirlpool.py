@@ -21,7 +21,7 @@ from types import MappingProxyType
 from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 
-from mevbot.dex.base import U64_MAX, U128_MAX, DecodeError, Quote, QuoteError, UnsupportedPool
+from mevbot.dex.base import U64_MAX, U128_MAX, DecodeError, Quote, QuoteError, UnsupportedPool, make_quote
 from mevbot.dex.clmm_math import (
     MAX_SQRT_PRICE_X64,
     MAX_TICK_INDEX,
@@ -429,7 +429,7 @@ def _quote(state: WhirlpoolState, amount: int, is_input: bool, a_to_b: bool) -> 
     walk = _walk(state, amount, is_input, a_to_b, NO_EXPLICIT_SQRT_PRICE_LIMIT, MAX_SWAP_TICK_ARRAYS)
     filled = amount - walk.remaining
     amount_in, amount_out = (filled, walk.calculated) if is_input else (walk.calculated, filled)
-    return Quote(amount_in, amount_out, walk.fee_sum, walk.protocol_fee)
+    return make_quote(amount_in, amount_out, walk.fee_sum, walk.protocol_fee)
 
 
 def _walk(
