@@ -8,8 +8,9 @@ skip it.
 
 `NearProfit` rates the cycles a chunk at a time (~10 ns a cycle, so a chunk fits in an idle
 rehearsal) and queues the ones that rank among the best `count`:
-- in this sweep and in the one before: one that flickers in for a sweep is not worth its compile
-  (in the benchmark this saves ~12 % of the compiles, and no first bundle);
+- as soon as a sweep finds one there. (Waiting for a second sweep in a row, so that one flickering
+  in for a sweep is not compiled, saved ~17 % of the compiles ahead in the benchmark at 5,000
+  pools, but a sweep takes ~0.3 s, and 164 first bundles compiled against 138);
 - once when it joins that set, and again every `RECHECK_SWEEPS` sweeps while it stays: its
   message may have been dropped since, or a Whirlpool's tick may have moved to other tick
   arrays. Re-checking the whole set every sweep cost more idle time than the compiles;
@@ -55,7 +56,6 @@ class NearProfit:
         self.eligible = eligible
         self._eligible_ids = np.flatnonzero(eligible)
         self.rates = np.zeros(len(eligible))
-        self._above = np.zeros(len(eligible), bool)  # at or above the bar in the sweep before
         self._queued = np.zeros(len(eligible), bool)  # queued since it joined the set (or the last recheck)
         self.sweeps = 0
         self.bar = math.inf  # nothing is above it before a first sweep has rated every cycle
@@ -65,8 +65,8 @@ class NearProfit:
 
     def step(self, cycles: CycleIndex, reserve_a: np.ndarray, reserve_b: np.ndarray, fee: np.ndarray) -> None:
         """Rate the next chunk of cycles on these reserves and queue those of it at or above the bar
-        now and in the sweep before that are not queued yet; at the end of a sweep, set the bar
-        from its rates. Does nothing when a sweep would begin too soon after the last one."""
+        that are not queued yet; at the end of a sweep, set the bar from its rates. Does nothing
+        when a sweep would begin too soon after the last one."""
         total = len(self.rates)
         if not total:
             return
@@ -78,9 +78,7 @@ class NearProfit:
             self._sweep_began = now
         hi = min(lo + self.chunk, total)
         kernels.cycle_rates(lo, hi, cycles.edges, cycles.length, reserve_a, reserve_b, fee, self.rates)
-        above = self.rates[lo:hi] >= self.bar
-        near = above & self._above[lo:hi] & self.eligible[lo:hi]
-        self._above[lo:hi] = above
+        near = (self.rates[lo:hi] >= self.bar) & self.eligible[lo:hi]
         self.waiting.extend((lo + np.flatnonzero(near & ~self._queued[lo:hi])).tolist())
         self._queued[lo:hi] = near
         self.cursor = hi % total
