@@ -448,11 +448,11 @@ class Engine:
 
         Between updates, whatever else runs on the machine evicts the loop's code and data from the
         CPU's caches: on the benchmark VM a decision 1 ms after the previous one took 1.6–2.4× one
-        made back to back. A rehearsal (`warm`, ~90 µs there) keeps them in, for ~9 % of a core at
-        1 ms; a compile ahead (`compile_ahead`) takes ~60–150 µs more, while routes near profit
-        have none; then the key draws signing nonces (`TradingKey.prepare_signatures`, ~25 µs
-        each), which cut a bundle's signature from ~25 to ~6 µs, and the bandits draw their next
-        Thompson samples (`Bandit.prepare`). Each step (and each part of a rehearsal) runs only
+        made back to back. A rehearsal (`warm`, ~140 µs there in three parts) keeps them in, for
+        ~15 % of a core at 1 ms; a compile ahead (`compile_ahead`) takes ~60–150 µs more, while
+        routes near profit have none (~8 %); then the key draws signing nonces
+        (`TradingKey.prepare_signatures`, ~25 µs each warm), which cut a bundle's signature from
+        ~25 to ~6 µs, and the bandits draw their next Thompson samples (`Bandit.prepare`) (~5 %). Each step (and each part of a rehearsal) runs only
         while no update or opportunity waits, and the loop is yielded between them: an update that
         arrives during one waits for that part alone. Returns at once when `warm_interval_ms` is 0.
         """
