@@ -66,8 +66,13 @@ class CycleIndex:
     def rows_through(self, pool_ids: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
         """(starts, ends): the rows of `through_edges` (and of `pool_cycles`) holding the cycles
         through each pool, `starts[j]` to `ends[j]` − 1; pools the index does not know are skipped."""
-        pools = np.fromiter((p for p in pool_ids if p < len(self.pool_ptr) - 1), np.int64)
-        return self.pool_ptr[pools], self.pool_ptr[pools + 1]
+        ptr = self.pool_ptr
+        known = [p for p in pool_ids if p < len(ptr) - 1]
+        if len(known) == 1:  # most updates: slices, no index arrays
+            pool = known[0]
+            return ptr[pool : pool + 1], ptr[pool + 1 : pool + 2]
+        pools = np.array(known, np.int64)
+        return ptr[pools], ptr[pools + 1]
 
 
 def _index_by_pool(edges: np.ndarray, pool_count: int) -> tuple[np.ndarray, np.ndarray]:
