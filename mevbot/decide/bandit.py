@@ -65,8 +65,8 @@ class Bandit:
     rng: random.Random = field(default_factory=random.Random)
     ordered: bool = False  # arms are bids from weakest to strongest (see the module docstring)
     typical_stake: float | None = None  # running median of the stakes `choose` was given
-    # (arms, their Thompson pick) drawn ahead by `prepare`, until a posterior moves
-    _ready: tuple[list[Arm], Arm] | None = field(default=None, init=False, repr=False, compare=False)
+    # (arms, posterior-mean best, Thompson pick) worked out ahead by `prepare`, until a posterior moves
+    _ready: tuple[list[Arm], Arm, Arm] | None = field(default=None, init=False, repr=False, compare=False)
 
     def best(self) -> Arm:
         return max(self.arms, key=lambda arm: arm.mean * arm.payoff)
@@ -74,11 +74,12 @@ class Bandit:
     def choose(self, stake: float | None = None) -> Arm:
         """An arm for one opportunity worth `stake` (None: every pull may explore). Explores with
         the draw `prepare` made, if the posteriors have not moved since; a draw serves one choice."""
-        greedy = self.best()
+        ready = self._ready if self._ready is not None and self._ready[0] is self.arms else None
+        greedy = self.best() if ready is None else ready[1]
         if (stake is not None and self._high_stakes(stake)) or len(self.arms) == 1:
             return greedy
-        ready, self._ready = self._ready, None
-        sampled = ready[1] if ready is not None and ready[0] is self.arms else self._thompson()
+        self._ready = None
+        sampled = self._thompson() if ready is None else ready[2]
         if sampled is not greedy:
             total = sum(arm.pulls for arm in self.arms)
             if total and (self.explored + 1) / (total + 1) > self.max_explore_share:
@@ -88,9 +89,10 @@ class Bandit:
 
     def prepare(self) -> None:
         """Draw the next choice's Thompson samples now, in idle time (~1 µs an arm, more when the
-        caches are cold): the posteriors, not the moment, decide what the draw is worth."""
+        caches are cold), and find the posterior-mean best: the posteriors, not the moment, decide
+        what either is worth."""
         if self._ready is None or self._ready[0] is not self.arms:
-            self._ready = (self.arms, self._thompson())
+            self._ready = (self.arms, self.best(), self._thompson())
 
     def _thompson(self) -> Arm:
         return max(self.arms, key=lambda arm: self.rng.betavariate(arm.alpha, arm.beta) * arm.payoff)

@@ -128,7 +128,8 @@ def test_a_prepared_draw_serves_the_next_choice_until_a_posterior_moves() -> Non
     assert picks[0] is prepared.arms[fresh.arms.index(picks[1])]  # the same draw, made earlier
 
     prepared.prepare()
-    prepared.choose(stake=10**9)  # high stakes: played greedy, the draw stays for the next choice
+    # high stakes: the posterior-mean best, worked out ahead too; the draw stays for the next choice
+    assert prepared.choose(stake=10**9) is prepared.best()
     drawn = prepared.rng.draws
     prepared.choose()
     assert prepared.rng.draws == drawn
