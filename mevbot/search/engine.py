@@ -24,7 +24,7 @@ from mevbot.search import kernels
 from mevbot.search.cycles import CycleIndex
 from mevbot.search.near_profit import NearProfit
 from mevbot.search.route import RouteQuoter, make_opportunity
-from mevbot.search.sizing import FloatModel, maximize_profit
+from mevbot.search.sizing import float_model, maximize_profit
 
 SOL_MINT = Pubkey.from_string("So11111111111111111111111111111111111111112")
 USDC_MINT = Pubkey.from_string("EPjFWJd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")
@@ -160,7 +160,7 @@ class CycleSearch:
         quoter = RouteQuoter(view, edges)
         if jitter is None:
             jitter = self.rounding_jitter(edges)
-        model = FloatModel(guess, float_profit, len(edges), jitter)
+        model = float_model(guess, float_profit, len(edges), jitter)
         best = maximize_profit(quoter, guess, self.settings.max_amount_in, model)
         if best.profit <= 0:
             return None

@@ -33,6 +33,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mevbot.dex.base import positional_constructor
+
 _INV_PHI = (math.sqrt(5) - 1) / 2
 _SCAN_WIDTH = 8  # below this bracket width, every remaining input is tried
 _PRECISION_BITS = 20  # golden section stops at 2^-20 of the input (or _SCAN_WIDTH, if wider)
@@ -101,6 +103,11 @@ class FloatModel:
         return abs(exact_profit - self.profit) <= slack
 
 
+# Every opportunity is sized: its records are built positionally (`positional_constructor`).
+float_model = positional_constructor(FloatModel)
+_maximum = positional_constructor(Maximum)
+
+
 class _Memo:
     """Exact profit by input, each input quoted once; a refused input counts as no profit at all."""
 
@@ -157,8 +164,8 @@ def maximize_profit(
         for x in range(max(1, f.best_x - polish), min(upper, f.best_x + polish) + 1):
             f(x)
     if f.best_y == -math.inf:
-        return Maximum(0, 0, len(f.seen))
-    return Maximum(f.best_x, int(f.best_y), len(f.seen))
+        return _maximum(0, 0, len(f.seen))
+    return _maximum(f.best_x, int(f.best_y), len(f.seen))
 
 
 def _refit(f: _Memo, x0: int, upper: int, model: FloatModel) -> FloatModel | None:
