@@ -9,8 +9,8 @@ Signing with prepared nonces. An Ed25519 signature of M by secret scalar a (publ
 S·B = R + H(R‖A‖M)·A and nothing else about r. RFC 8032 derives r from the message (deterministic
 signatures), so r·B, ~80 % of a signature's ~25 µs, waits for the message. `prepare_signatures`
 draws random r and computes r·B in idle time instead; a signature is then a hash, a multiply-add
-and a reduction mod L. Each prepared nonce is popped once and forgotten (reusing one with two messages would
-give away the key), and a forked child never inherits them.
+and a reduction mod L. Each prepared nonce is popped once and forgotten (reusing one with two
+messages would give away the key), and a forked child never inherits them.
 """
 
 from __future__ import annotations
