@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from solders.pubkey import Pubkey
 
-from mevbot.dex.base import U64_MAX, Quote, QuoteError
+from mevbot.dex.base import U64_MAX, Quote, QuoteError, swap_mints
 from mevbot.events import Opportunity
 from mevbot.market.graph import edge_id
 from mevbot.market.model import MarketModel
@@ -77,7 +77,7 @@ def route_opportunity(
         edges.append(edge_id(pool_id, a_to_b))
         quotes.append(quote)
         amount = quote.amount_out
-        mint = info.pool.mint_b if a_to_b else info.pool.mint_a
+        _, mint = swap_mints(info.pool, a_to_b)
     return make_opportunity(model, edges, quotes)
 
 
