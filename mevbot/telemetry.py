@@ -13,12 +13,14 @@ class LatencyWindow:
 
     def __init__(self, size: int = 4096) -> None:
         self._samples = np.zeros(size, dtype=np.float64)
+        self._slots = memoryview(self._samples)  # a store through it is ~2× numpy's scalar assignment
+        self._size = size
         self._next = 0
         self.count = 0
 
     def record_us(self, microseconds: float) -> None:
-        self._samples[self._next] = microseconds
-        self._next = (self._next + 1) % len(self._samples)
+        self._slots[self._next] = microseconds
+        self._next = (self._next + 1) % self._size
         self.count += 1
 
     def since(self, started_ns: int) -> None:
