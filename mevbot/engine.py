@@ -452,9 +452,10 @@ class Engine:
         ~15 % of a core at 1 ms; a compile ahead (`compile_ahead`) takes ~60–150 µs more, while
         routes near profit have none (~8 %); then the key draws signing nonces
         (`TradingKey.prepare_signatures`, ~25 µs each warm), which cut a bundle's signature from
-        ~25 to ~6 µs, and the bandits draw their next Thompson samples (`Bandit.prepare`) (~5 %). Each step (and each part of a rehearsal) runs only
-        while no update or opportunity waits, and the loop is yielded between them: an update that
-        arrives during one waits for that part alone. Returns at once when `warm_interval_ms` is 0.
+        ~25 to ~6 µs, and the bandits draw their next Thompson samples (`Bandit.prepare`): ~5 %.
+        Each step (and each part of a rehearsal) runs only while no update or opportunity waits,
+        and the loop is yielded between them: an update that arrives during one waits for that
+        part alone. Returns at once when `warm_interval_ms` is 0.
         """
         interval = self.config.warm_interval_ms / 1000
         if not interval:
