@@ -270,16 +270,12 @@ class RouteBuilder:
         """
         infos = hop_pools(opportunity, self._model.registry)
         hops = opportunity.hops
-        hop_keys = [
-            _hop_key(payer.pubkey, info, hop.a_to_b, hop.mint_in, hop.mint_out)
-            for hop, info in zip(hops, infos, strict=True)
-        ]
-        route = self._route_key(tip_account, compute_unit_price, hop_keys)
+        route = self._route_key(payer.pubkey, tip_account, compute_unit_price, infos, [hop.a_to_b for hop in hops])
         limit = self._limit(opportunity, units_consumed)
         template = self._templates.get(route)
         if template is None:
-            template = self._template(infos, hop_keys, blockhash, Tip(tip_account, tip_lamports), limit,
-                                      compute_unit_price)  # fmt: skip
+            template = self._template(payer.pubkey, infos, [hop.a_to_b for hop in hops], blockhash,
+                                      Tip(tip_account, tip_lamports), limit, compute_unit_price)  # fmt: skip
             _keep(self._templates, route, template, TEMPLATES_KEPT)
         data = route_data(
             [info.venue.swap_data(info.pool, hop.a_to_b, hop.amount_in, hop.amount_out)
@@ -287,7 +283,7 @@ class RouteBuilder:
             token_accounts=len(created_mints(opportunity.token_path, self.create_token_accounts)), compute_unit_limit=limit, compute_unit_price=compute_unit_price,
             tip_lamports=tip_lamports,
         )  # fmt: skip
-        return Bundle((template.transaction(payer, data, blockhash),))
+        return Bundle.from_wire((template.signed(payer, data, blockhash),))
 
     def precompile(
         self, edges: Sequence[int], *, payer: Pubkey, blockhash: Hash, tip_account: Pubkey, compute_unit_price: int = 0
@@ -296,37 +292,41 @@ class RouteBuilder:
         bundle, which then only splices in its data and signs (`bundle`). False if it has one.
         Raises what compiling raises (`PackageError`, a venue's `DexError`)."""
         registry = self._model.registry
-        infos, hop_keys = [], []
-        for edge in edges:
-            info = registry.pool(edge_pool(edge))
-            a_to_b = edge_a_to_b(edge)
-            infos.append(info)
-            hop_keys.append(_hop_key(payer, info, a_to_b, *swap_mints(info.pool, a_to_b)))
-        route = self._route_key(tip_account, compute_unit_price, hop_keys)
+        infos = [registry.pool(edge_pool(edge)) for edge in edges]
+        directions = [edge_a_to_b(edge) for edge in edges]
+        route = self._route_key(payer, tip_account, compute_unit_price, infos, directions)
         if route in self._templates:
             return False
-        template = self._template(infos, hop_keys, blockhash, Tip(tip_account, 0), MAX_COMPUTE_UNITS, compute_unit_price)
+        template = self._template(payer, infos, directions, blockhash, Tip(tip_account, 0), MAX_COMPUTE_UNITS,
+                                  compute_unit_price)  # fmt: skip
         _keep(self._templates, route, template, TEMPLATES_KEPT)
         return True
 
-    def _route_key(self, tip_account: Pubkey, compute_unit_price: int, hop_keys: list[tuple[Any, ...]]) -> tuple[Any, ...]:
-        """What makes two routes' messages the same but for their data (and blockhash)."""
-        return (tip_account, compute_unit_price > 0, self.create_token_accounts, *hop_keys)
+    def _route_key(
+        self, payer: Pubkey, tip_account: Pubkey, compute_unit_price: int, infos: list[PoolInfo], directions: list[bool]
+    ) -> tuple[Any, ...]:  # fmt: skip
+        """What makes two routes' messages the same but for their data (and blockhash): the payer,
+        the tip account, the flags, and each hop's pool (by id: the builder has one registry, and
+        a pool's mints never change), direction and venue layout."""
+        key: list[Any] = [payer, tip_account, compute_unit_price > 0, self.create_token_accounts]
+        for info, a_to_b in zip(infos, directions, strict=True):
+            key += (info.id, a_to_b, info.venue.swap_layout(info.pool, a_to_b))
+        return tuple(key)
 
     def _template(
-        self, infos: list[PoolInfo], hop_keys: list[tuple[Any, ...]], blockhash: Hash, tip: Tip, limit: int,
+        self, payer: Pubkey, infos: list[PoolInfo], directions: list[bool], blockhash: Hash, tip: Tip, limit: int,
         compute_unit_price: int,
     ) -> MessageTemplate:  # fmt: skip
         """Compile a route seen for the first time. Its hops' instructions are the ones `prepare` or
         earlier routes through the same pools built, where there are any (only their shapes matter:
         the data is spliced in afterwards), and so are the tables that hold their accounts."""
-        hops, tables = [], set()
-        for info, key in zip(infos, hop_keys, strict=True):
-            instruction, held = self._hop(key, info)
+        hops, tables, mints = [], set(), []
+        for info, a_to_b in zip(infos, directions, strict=True):
+            mints.append(swap_mints(info.pool, a_to_b))
+            instruction, held = self._hop(_hop_key(payer, info, a_to_b, *mints[-1]), info)
             hops.append(instruction)
             tables |= held
-        payer = hop_keys[0][0]
-        token_path = (hop_keys[0][3], *(key[4] for key in hop_keys))  # each hop's mint in, then the last's out
+        token_path = (mints[0][0], *(mint_out for _, mint_out in mints))  # each hop's mint in, then the last's out
         plan = RoutePlan(hops=tuple(hops), token_mints=created_mints(token_path, self.create_token_accounts))
         instructions = route_instructions(
             payer, plan, compute_unit_limit=limit, compute_unit_price=compute_unit_price, tip=tip

@@ -203,16 +203,14 @@ class MessageTemplate:
         self._parts = [raw[end:start] for end, (start, _) in zip(ends, cuts, strict=False)]
         self._parts.append(raw[ends[-1] :])  # what surrounds the blockhash and each data, in order
 
-    def transaction(
-        self, payer: TradingKey, data: Sequence[bytes], recent_blockhash: Hash
-    ) -> VersionedTransaction:
-        """The signed transaction `build_transaction` would give for instructions of these `data`
-        (one per instruction, of the template's lengths), without compiling."""
+    def signed(self, payer: TradingKey, data: Sequence[bytes], recent_blockhash: Hash) -> bytes:
+        """The wire bytes of the signed transaction `build_transaction` would give for instructions
+        of these `data` (one per instruction, of the template's lengths), without compiling."""
         if list(map(len, data)) != self._lengths:
             raise ValueError(f"instruction data of lengths {list(map(len, data))}, not {self._lengths}")
         pieces = [bytes(recent_blockhash), *data]
         message = b"".join(chain.from_iterable(zip(self._parts, pieces, strict=False))) + self._parts[-1]
-        return VersionedTransaction.from_bytes(b"\x01" + payer.sign_bytes(message) + message)
+        return b"\x01" + payer.sign_bytes(message) + message
 
 
 def _shortvec(raw: bytes, offset: int) -> tuple[int, int]:

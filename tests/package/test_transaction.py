@@ -128,6 +128,24 @@ def test_bundle_limits_and_id() -> None:
     assert VersionedTransaction.from_bytes(base64.b64decode(bundle.encoded()[1])) == txs[1]
 
 
+def test_bundle_from_wire_is_the_bundle_of_its_transactions() -> None:
+    payer = TradingKey.generate()
+    txs = [
+        build_transaction(payer, route_instructions(payer.pubkey, _route(1, 2), compute_unit_limit=1000), BLOCKHASH)
+        for _ in range(6)
+    ]
+    parsed = Bundle((txs[0], txs[1]))
+    wired = Bundle.from_wire([bytes(txs[0]), bytes(txs[1])])
+    assert wired == parsed and hash(wired) == hash(parsed) and wired != Bundle.from_wire([bytes(txs[1])])
+    assert wired.wire == parsed.wire == (bytes(txs[0]), bytes(txs[1]))
+    assert wired.encoded() == parsed.encoded() and wired.bundle_id == parsed.bundle_id
+    assert wired.transactions == (txs[0], txs[1])
+    with pytest.raises(PackageError):
+        Bundle.from_wire([bytes(tx) for tx in txs])
+    with pytest.raises(PackageError):
+        Bundle.from_wire([])
+
+
 def test_keys_never_show_their_secret(tmp_path: Path) -> None:
     key = TradingKey.generate()
     path = tmp_path / "id.json"
