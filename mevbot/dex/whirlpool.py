@@ -432,6 +432,32 @@ def _quote(state: WhirlpoolState, amount: int, is_input: bool, a_to_b: bool) -> 
     return make_quote(amount_in, amount_out, walk.fee_sum, walk.protocol_fee)
 
 
+def _quote_before_next_tick(state: WhirlpoolState, amount: int, a_to_b: bool) -> Quote | None:
+    """The exact-in quote of a swap that spends all of `amount` before the price reaches the next
+    initialized tick (most of the quotes sizing asks for): the walk's one step without the walk.
+    None in every other case, for the walk to decide, and raise what it would.
+
+    Whatever the step spends short of its target it keeps as fee, so nothing remains after it and
+    the walk would stop there: the same step, the same checks, the same quote.
+    """
+    pool = state.pool
+    if pool.is_adaptive_fee or not 0 < amount <= U64_MAX:
+        return None
+    price, limit = pool.sqrt_price, MIN_SQRT_PRICE_X64 if a_to_b else MAX_SQRT_PRICE_X64
+    if price <= limit if a_to_b else price >= limit:
+        return None
+    sequence = _sequence(state, a_to_b, MAX_SWAP_TICK_ARRAYS)
+    _, next_tick = sequence.next_initialized_tick(pool.tick_current_index, a_to_b, 0)
+    tick_price = sqrt_price_from_tick(next_tick)
+    target = max(limit, tick_price) if a_to_b else min(limit, tick_price)
+    step = compute_swap_step(amount, pool.fee_rate, pool.liquidity, price, target, True, a_to_b)
+    fee = step.fee_amount
+    protocol_fee = fee * pool.protocol_fee_rate // PROTOCOL_FEE_RATE_MUL_VALUE
+    if step.next_sqrt_price == target or step.amount_out > U64_MAX or protocol_fee > fee:
+        return None
+    return make_quote(amount, step.amount_out, fee, protocol_fee)
+
+
 def _walk(
     state: WhirlpoolState, amount: int, is_input: bool, a_to_b: bool, sqrt_price_limit: int, max_tick_arrays: int
 ) -> _Walk:
@@ -590,7 +616,8 @@ class WhirlpoolVenue:
 
     def quote_exact_in(self, state: WhirlpoolState, amount_in: int, a_to_b: bool) -> Quote:
         """Spend up to `amount_in`; less is spent only if the price reaches its bound first."""
-        return _quote(state, amount_in, True, a_to_b)
+        quote = _quote_before_next_tick(state, amount_in, a_to_b)
+        return _quote(state, amount_in, True, a_to_b) if quote is None else quote
 
     def quote_exact_out(self, state: WhirlpoolState, amount_out: int, a_to_b: bool) -> Quote:
         """Buy exactly `amount_out` (the program refuses a partial exact-out fill without a limit)."""

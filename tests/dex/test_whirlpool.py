@@ -38,6 +38,7 @@ from mevbot.dex.whirlpool import (
     Tick,
     TickArray,
     WhirlpoolState,
+    _quote_before_next_tick,
     decode_tick_array,
     decode_whirlpool,
     dependency_starts,
@@ -414,6 +415,30 @@ def test_swap_refuses_as_the_program_does() -> None:
     assert refused.value.code == "TickArraySequenceInvalidIndex"
 
 
+
+def test_a_swap_within_a_tick_is_quoted_in_one_step_and_a_crossing_is_walked() -> None:
+    """Short of the next initialized tick the quote is the walk's one step (`_quote_before_next_tick`);
+    a swap that reaches it is left to the walk, which crosses it."""
+    pool = make_pool(
+        tick_spacing=64,
+        fee_rate=3000,
+        protocol_fee_rate=1300,
+        liquidity=10**12,
+        sqrt_price=sqrt_price_from_tick(100),
+        tick_current_index=100,
+    )
+    slots = [EMPTY_TICK] * TICK_ARRAY_SIZE
+    slots[1] = Tick(True, 10**11, 10**11, 0, 0, (0, 0, 0))  # tick 64: 10^11 less liquidity below it
+    arrays = [TickArray(0, pool.address, tuple(slots)), empty_tick_array(pool.address, -TICK_ARRAY_SIZE * 64)]
+    state = WhirlpoolState.of(pool, arrays)
+    within = swap(state, 10**6, amount_specified_is_input=True, a_to_b=True)
+    assert not within.crossed_ticks and within.fee_amount > 0 and within.next_protocol_fee > 0
+    assert _quote_before_next_tick(state, 10**6, True) == within.to_quote() == VENUE.quote_exact_in(state, 10**6, True)
+    crossing = swap(state, 10**10, amount_specified_is_input=True, a_to_b=True)
+    assert crossing.crossed_ticks == (64,) and crossing.next_liquidity == 9 * 10**11
+    assert _quote_before_next_tick(state, 10**10, True) is None
+    assert VENUE.quote_exact_in(state, 10**10, True) == crossing.to_quote()
+
 def test_exact_out_reaching_the_price_bound_is_a_partial_fill_error() -> None:
     # A splash pool: one array covers every tick, so the price can reach MAX_SQRT_PRICE.
     pool = make_pool(
@@ -550,6 +575,26 @@ def test_quotes_are_monotone(
     assert low.amount_out <= high.amount_out
     assert low.fee <= high.fee
 
+
+
+@_PROPERTY
+@given(state=_pools(), a_to_b=st.booleans(), amount=st.integers(0, 10**15))
+def test_a_quote_short_of_the_next_tick_is_the_walk_s(state: WhirlpoolState, a_to_b: bool, amount: int) -> None:
+    """The one-step quote answers only for a swap the walk ends before any tick, and with the
+    walk's quote; where it raises, the walk raises the same."""
+    walked: SwapResult | str
+    try:
+        walked = swap(state, amount, amount_specified_is_input=True, a_to_b=a_to_b)
+    except QuoteError as exc:
+        walked = exc.code
+    try:
+        short = _quote_before_next_tick(state, amount, a_to_b)
+    except QuoteError as exc:
+        assert exc.code == walked
+        return
+    if short is not None:
+        assert isinstance(walked, SwapResult) and not walked.crossed_ticks
+        assert short == walked.to_quote()
 
 @needs_fixtures
 def test_post_swap_pool_is_what_the_program_writes() -> None:
