@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from solders.pubkey import Pubkey
@@ -158,3 +162,36 @@ def test_planted_universe_cycles_are_found_from_their_skewed_pool(small_universe
         assert opportunity is not None, planted
         assert_consistent(opportunity, model)
         assert skewed in {hop.pool_id for hop in opportunity.hops}
+
+
+_KERNELS_AFTER_BUILD = """
+import json
+from mevbot.market.model import MarketModel
+from mevbot.sandbox.universe import generate_universe
+from mevbot.search import kernels
+from mevbot.search.engine import CycleSearch, SearchSettings
+
+universe = generate_universe(7, 60)
+model, _ = MarketModel.from_accounts(universe.accounts)
+search = CycleSearch(model, SearchSettings(base_mints=universe.base_mints))
+dispatchers = [k for k in vars(kernels).values() if hasattr(k, "signatures")]
+built = {k: set(k.signatures) for k in dispatchers}
+for pool in range(len(model.registry)):  # what the daemon's passes and idle steps call
+    search.on_pools_changed([pool])
+    search.rehearse(pool, None)
+search.on_pools_changed(range(len(model.registry)))
+while search.route_near_profit() is not None:
+    pass
+search.rounding_jitter(search.cycles.hops(0))
+print(json.dumps({k.py_func.__name__: len(set(k.signatures) - built[k]) for k in dispatchers}))
+"""
+
+
+def test_a_built_search_has_its_kernels_compiled_before_its_first_pass() -> None:
+    """A fresh process: once a `CycleSearch` is built, nothing it calls compiles (or loads from
+    numba's cache) a kernel, so no decision or idle step waits for one."""
+    done = subprocess.run([sys.executable, "-c", _KERNELS_AFTER_BUILD], capture_output=True, text=True,
+                          timeout=600, cwd=Path(__file__).parents[2])  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    compiled_later = json.loads(done.stdout.strip().splitlines()[-1])
+    assert not any(compiled_later.values()), compiled_later
