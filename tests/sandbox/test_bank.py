@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from solders.account import Account
 from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
@@ -150,6 +151,32 @@ def test_the_swap_programs_fail_like_the_real_ones(universe) -> None:
             _tx(bank, payer, [set_compute_unit_limit(1), set_compute_unit_limit(2), swap])
         )
 
+
+
+def test_a_cpmm_swap_on_a_broken_config_fails_as_anchor_fails_it(universe) -> None:
+    """The pool's AmmConfig is an Anchor account: one that does not decode fails the swap with
+    AccountDiscriminatorMismatch, one another program owns with AccountOwnedByWrongProgram."""
+    bank, trader, book = _bank(universe)
+    pool = next(
+        pool for pool in (book.load(spec.address)[0] for spec in universe.pools if spec.venue == "raydium_cpmm")
+        if {pool.mint_a, pool.mint_b} <= trader.token_accounts.keys()
+    )  # fmt: skip
+
+    def swap(amount: int) -> VersionedTransaction:
+        owner = trader.keypair.pubkey()
+        ix = swap_instruction("raydium_cpmm", pool, owner, trader.token_accounts, pool.mint_a, amount, 0)
+        return _tx(bank, trader.keypair, [ix])
+
+    config = bank.get_account(pool.amm_config)
+    for amount, data, owner, error, name in [
+        (10**6, b"\x00" * len(config.data), config.owner, 3002, "AccountDiscriminatorMismatch"),
+        (10**6 + 1, bytes(config.data), Pubkey.new_unique(), 3007, "AccountOwnedByWrongProgram"),
+    ]:
+        bank.set_account(pool.amm_config, Account(config.lamports, data, owner, False))
+        result = bank.process_transaction(swap(amount))
+        assert result.err == {"InstructionError": [0, {"Custom": error}]} and result.error_name == name
+    bank.set_account(pool.amm_config, config)
+    assert bank.process_transaction(swap(10**6 + 2)).err is None
 
 def test_the_user_flow_replays_from_its_seed(universe) -> None:
     def run() -> dict[Pubkey, bytes]:

@@ -15,6 +15,7 @@ import dataclasses
 from solders.pubkey import Pubkey
 
 from mevbot.dex import raydium_cpmm as cpmm
+from mevbot.dex.base import DecodeError
 from mevbot.dex.swap_data import InstructionDataError, SwapKind
 from mevbot.sandbox.native import InstructionContext, ProgramError
 from mevbot.sandbox.programs.common import (
@@ -88,13 +89,18 @@ class CpmmSwapProgram:
         vault_out = read_token_account(context, vaults[1], _error("InvalidVault"))
         if config_account is None:
             raise _error("AccountNotInitialized", "amm_config")
+        if config_account.owner != cpmm.PROGRAM_ID:
+            raise _error("AccountOwnedByWrongProgram", "amm_config")
         accounts = {
             pool.amm_config: bytes(config_account.data),
             vaults[0]: bytes(vault_in.account.data),
             vaults[1]: bytes(vault_out.account.data),
         }
         with quote_errors(ERROR_CODES):
-            state = cpmm.VENUE.load(pool, accounts)
+            try:
+                state = cpmm.VENUE.load(pool, accounts)
+            except DecodeError as exc:  # the vaults were read above: it is the config (Anchor's Account<AmmConfig>)
+                raise _error("AccountDiscriminatorMismatch", f"amm_config: {exc}") from None
             if args.kind is SwapKind.EXACT_IN:
                 booked = cpmm.VENUE.swap_exact_in(state, args.amount, a_to_b)
             else:
