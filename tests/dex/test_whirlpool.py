@@ -52,7 +52,7 @@ from mevbot.dex.whirlpool import (
     tick_array_start_index,
     whirlpool_address,
 )
-from mevbot.dex.whirlpool_accounts import EMPTY_TICK, TICK_ARRAY_SIZE
+from mevbot.dex.whirlpool_accounts import EMPTY_TICK, TICK_ARRAY_SIZE, WhirlpoolPool
 from tests.conftest import fixtures_dir
 from tests.dex.cases_whirlpool import make_pool
 
@@ -380,15 +380,20 @@ def test_adaptive_fee_pools_are_refused() -> None:
         )
 
 
-def test_swap_refuses_as_the_program_does() -> None:
-    pool = make_pool(
+def _pool_at_tick_100(protocol_fee_rate: int = 0) -> WhirlpoolPool:
+    """Tick spacing 64, a 0.3 % fee, 10^12 liquidity, the price at tick 100 (in the array at 0)."""
+    return make_pool(
         tick_spacing=64,
         fee_rate=3000,
-        protocol_fee_rate=0,
+        protocol_fee_rate=protocol_fee_rate,
         liquidity=10**12,
         sqrt_price=sqrt_price_from_tick(100),
         tick_current_index=100,
     )
+
+
+def test_swap_refuses_as_the_program_does() -> None:
+    pool = _pool_at_tick_100()
     state = WhirlpoolState.of(pool, [empty_tick_array(pool.address, 0)])
     with pytest.raises(QuoteError) as refused:
         VENUE.quote_exact_in(state, 0, a_to_b=True)
@@ -419,14 +424,7 @@ def test_swap_refuses_as_the_program_does() -> None:
 def test_a_swap_within_a_tick_is_quoted_in_one_step_and_a_crossing_is_walked() -> None:
     """Short of the next initialized tick the quote is the walk's one step (`_quote_before_next_tick`);
     a swap that reaches it is left to the walk, which crosses it."""
-    pool = make_pool(
-        tick_spacing=64,
-        fee_rate=3000,
-        protocol_fee_rate=1300,
-        liquidity=10**12,
-        sqrt_price=sqrt_price_from_tick(100),
-        tick_current_index=100,
-    )
+    pool = _pool_at_tick_100(protocol_fee_rate=1300)
     slots = [EMPTY_TICK] * TICK_ARRAY_SIZE
     slots[1] = Tick(True, 10**11, 10**11, 0, 0, (0, 0, 0))  # tick 64: 10^11 less liquidity below it
     arrays = [TickArray(0, pool.address, tuple(slots)), empty_tick_array(pool.address, -TICK_ARRAY_SIZE * 64)]
