@@ -139,6 +139,8 @@ class Engine:
         self._last_bundled: Opportunity | None = None  # what `warm` rehearses
         self._warm_pool = 0
         self._config_hash = hashlib.sha256(repr(config).encode()).hexdigest()[:16]
+        self._policy = Policy(min_profit_lamports=config.decide.min_profit_lamports,
+                              compute_unit_price=config.decide.priority_fee_micro_lamports)  # fmt: skip
         self.sandbox: Any = None  # the in-process sandbox, when run_daemon started one
 
     # --- life cycle ------------------------------------------------------------------------------
@@ -425,7 +427,7 @@ class Engine:
         states = [(self.model.venue(h.pool_id), self.model.state(h.pool_id)) for h in opportunity.hops]
         replay = replay_route(opportunity, states, quoted_states=quoted_states)
         decision = decide(
-            opportunity, profit_lamports=0 if isinstance(replay, Rejection) else replay.profit, policy=self._policy(),
+            opportunity, profit_lamports=0 if isinstance(replay, Rejection) else replay.profit, policy=self._policy,
             risk=self.risk, state_age_slots=self.current_slot - opportunity.slot, now=now, tip_fraction=tip_fraction,
         )  # fmt: skip
         return replay, decision
@@ -749,11 +751,6 @@ class Engine:
             restore_bandit(bandit, self._saved_bandits)
             self._bandits[context] = bandit
         return bandit
-
-    def _policy(self) -> Policy:
-        decide_config = self.config.decide
-        return Policy(min_profit_lamports=decide_config.min_profit_lamports,
-                      compute_unit_price=decide_config.priority_fee_micro_lamports)  # fmt: skip
 
     def _risk_limits(self) -> RiskLimits:
         decide_config = self.config.decide
