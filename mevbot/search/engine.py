@@ -139,16 +139,19 @@ class CycleSearch:
     def rehearse(self, pool_id: int, route: Opportunity | None) -> None:
         """Run the search's code on live data and keep nothing: the float kernel over (some of) the
         cycles through `pool_id`, then `route`'s exact quotes at its size on the pools' current
-        states. While the feed is quiet this keeps the search in the CPU's caches
-        (`Engine.keep_warm`); an update that comes during a rehearsal waits for it, so a hub pool's
-        thousands of cycles are not all evaluated."""
+        states and the opportunity they make. While the feed is quiet this keeps the search in the
+        CPU's caches (`Engine.keep_warm`); an update that comes during a rehearsal waits for it, so
+        a hub pool's thousands of cycles are not all evaluated."""
         if self.model.topology_version != self.topology_version:
             return  # the next real pass rebuilds the cycles first
         starts, ends = self.cycles.rows_through((pool_id,))
         ends = np.minimum(ends, starts + REHEARSED_CYCLES)
         self._float_best(starts, ends, kernels.NO_PATCH, kernels.NO_RESERVES, kernels.NO_RESERVES)
         if route is not None:
-            RouteQuoter(self.model, [edge_id(hop.pool_id, hop.a_to_b) for hop in route.hops])(route.amount_in)
+            edges = [edge_id(hop.pool_id, hop.a_to_b) for hop in route.hops]
+            quotes = RouteQuoter(self.model, edges).quotes(route.amount_in)
+            if quotes is not None:
+                make_opportunity(self.model, edges, quotes)
 
     def route_near_profit(self) -> list[int] | None:
         """The edges of the next cycle near profit (`NearProfit`) that starts at the first base
