@@ -40,6 +40,10 @@ class CycleIndex:
         """Edge ids of `cycle`, in travel order."""
         return self.edges[cycle, : self.length[cycle]].tolist()
 
+    def through_hops(self, row: int) -> list[int]:
+        """Edge ids of the cycle in `row` of `through_edges`, in travel order."""
+        return self.through_edges[row, : self.through_length[row]].tolist()
+
     @classmethod
     def build(cls, graph: TokenGraph, base_tokens: Sequence[int], max_hops: int = MAX_HOPS) -> CycleIndex:
         """Enumerate every simple cycle of 2..`max_hops` hops through `base_tokens` (in priority order).

@@ -123,8 +123,7 @@ class CycleSearch:
         row, guess, profit, jitter = self._float_best(starts, ends, pools, reserve_a, reserve_b)
         if row < 0 or profit * self.through_value[row] < self.settings.min_profit:
             return None
-        edges = self.cycles.through_edges[row, : self.cycles.through_length[row]].tolist()
-        return self.size(edges, guess, profit, view, jitter)
+        return self.size(self.cycles.through_hops(row), guess, profit, view, jitter)
 
     def _float_best(
         self, starts: np.ndarray, ends: np.ndarray, pools: np.ndarray, reserve_a: np.ndarray, reserve_b: np.ndarray

@@ -119,6 +119,14 @@ def enumerate_cycles(tok_ptr, tok_edges, edge_dst, bases, base_rank, max_hops, o
 
 
 @kernel
+def _oriented(edge, reserve_a, reserve_b):  # type: ignore[no-untyped-def]
+    """(reserve in, reserve out) of a pool's reserves along `edge` (odd: b→a)."""
+    if edge & 1:
+        return reserve_b, reserve_a
+    return reserve_a, reserve_b
+
+
+@kernel
 def cycle_mobius(edges, length, reserve_a, reserve_b, fee, patch_pools, patch_a, patch_b):  # type: ignore[no-untyped-def]
     """The (a, c) of a cycle's composed map x ↦ a·x / (1 + c·x) (normalised to b = 1).
 
@@ -137,12 +145,7 @@ def cycle_mobius(edges, length, reserve_a, reserve_b, fee, patch_pools, patch_a,
             if patch_pools[j] == pool:
                 ra = patch_a[j]
                 rb = patch_b[j]
-        if e & 1:
-            r_in = rb
-            r_out = ra
-        else:
-            r_in = ra
-            r_out = rb
+        r_in, r_out = _oriented(e, ra, rb)
         if not (r_in > 0.0 and r_out > 0.0):
             return 0.0, 0.0
         gamma = 1.0 - fee[pool]
@@ -195,8 +198,7 @@ def route_jitter(edges, length, reserve_a, reserve_b, fee):  # type: ignore[no-u
     for h in range(length - 1):
         e = edges[h]
         pool = e >> 1
-        r_in = reserve_b[pool] if e & 1 else reserve_a[pool]
-        r_out = reserve_a[pool] if e & 1 else reserve_b[pool]
+        r_in, r_out = _oriented(e, reserve_a[pool], reserve_b[pool])
         rate *= (1.0 - fee[pool]) * r_out / r_in if r_in > 0 else 1.0
         jitter += max(1.0, 1.0 / rate) if rate > 0 else 1.0
     return jitter

@@ -33,6 +33,7 @@ def test_the_rows_through_pools_copy_those_cycles_side_by_side() -> None:
         assert np.array_equal(index.pool_cycles[start:end], cycles)
         assert np.array_equal(index.through_edges[start:end], index.edges[cycles])
         assert np.array_equal(index.through_length[start:end], index.length[cycles])
+        assert [index.through_hops(row) for row in range(start, end)] == [index.hops(c) for c in cycles]
     single = index.rows_through({0})
     assert (single[0].tolist(), single[1].tolist()) == ([starts[1]], [ends[1]])
 
