@@ -50,8 +50,10 @@ async def market_for(rpc: RpcClient, pools: tuple[Pubkey, ...]) -> MarketModel:
         venue = venue_for_program(update.owner)
         dependencies += venue.dependencies(venue.decode_pool(update.pubkey, update.data, update.owner))
     fetched += [u for u in await rpc.get_multiple_accounts(dependencies) if u is not None]
+    model, _ = MarketModel.from_accounts(fetched)  # then the mints whose token program it must know
+    fetched += [u for u in await rpc.get_multiple_accounts(model.missing_accounts()) if u is not None]
     model, rejected = MarketModel.from_accounts(fetched)
-    assert not rejected, rejected
+    assert not rejected and not model.missing_accounts(), rejected
     return model
 
 

@@ -127,9 +127,12 @@ class Venue(Protocol):
         a_to_b: bool,
         amount_in: int,
         minimum_out: int,
+        token_programs: tuple[Pubkey, Pubkey] = ...,
     ) -> Instruction:
         """Spend exactly `amount_in` from `source` (owned by `owner`, who signs) into `destination`;
-        the program fails the swap if less than `minimum_out` arrives."""
+        the program fails the swap if less than `minimum_out` arrives. `token_programs` own the
+        pool's (mint_a, mint_b) (default: SPL Token for both); a venue refuses programs its pool
+        cannot use (`UnsupportedPool`)."""
         ...
 
     def swap_layout(self, pool: Any, a_to_b: bool) -> Hashable:

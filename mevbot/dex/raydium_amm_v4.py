@@ -22,6 +22,7 @@ from mevbot.dex import spl_token
 from mevbot.dex.base import (
     Quote,
     QuoteError,
+    UnsupportedPool,
     WrongAccountType,
     check_account,
     make_quote,
@@ -44,6 +45,7 @@ from mevbot.dex.swap_data import SwapArgs, SwapKind, SwapTags
 
 PROGRAM_ID = Pubkey.from_string("675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8")
 AMM_INFO_LEN = 752
+_SPL_TOKEN_BOTH = (spl_token.TOKEN_PROGRAM_ID, spl_token.TOKEN_PROGRAM_ID)
 AUTHORITY_SEED = b"amm authority"
 # `initialize2` requires the nonce that find_program_address yields, so every pool stores this one.
 AUTHORITY, AUTHORITY_NONCE = Pubkey.find_program_address([AUTHORITY_SEED], PROGRAM_ID)
@@ -273,10 +275,12 @@ class RaydiumAmmV4:
 
     def swap_instruction(
         self, pool: AmmV4Pool, *, owner: Pubkey, source: Pubkey, destination: Pubkey, a_to_b: bool,
-        amount_in: int, minimum_out: int,
+        amount_in: int, minimum_out: int, token_programs: tuple[Pubkey, Pubkey] = _SPL_TOKEN_BOTH,
     ) -> Instruction:  # fmt: skip
         """SwapBaseInV2. `a_to_b` is not encoded: the program reads the direction from the mints of
-        the user's accounts, so it only has to agree with `source`."""
+        the user's accounts, so it only has to agree with `source`. The program moves SPL Token only."""
+        if token_programs != _SPL_TOKEN_BOTH:
+            raise UnsupportedPool(f"{pool.address}: AMM v4 moves SPL Token only, not {token_programs}")
         return swap_base_in_v2(pool, source, destination, owner, amount_in, minimum_out)
 
     def swap_layout(self, pool: AmmV4Pool, a_to_b: bool) -> None:

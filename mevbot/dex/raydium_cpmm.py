@@ -467,21 +467,13 @@ def creator_fee_on_input(creator_fee_on: int, zero_for_one: bool) -> bool:
     return (mode is CreatorFeeOn.ONLY_TOKEN_0) == zero_for_one
 
 
-_TOKEN_2022_ACCOUNT_TYPE_OFFSET = spl_token.ACCOUNT_LEN
 _TRANSFER_FEE_AMOUNT_EXTENSION = 2  # Token-2022 ExtensionType::TransferFeeAmount
 
 
 def _has_transfer_fee(vault: bytes) -> bool:
     """True when a Token-2022 vault carries TransferFeeAmount, i.e. its mint charges transfer fees."""
-    offset = _TOKEN_2022_ACCOUNT_TYPE_OFFSET + 1
-    while offset + 4 <= len(vault):
-        kind, length = struct.unpack_from("<HH", vault, offset)
-        if kind == _TRANSFER_FEE_AMOUNT_EXTENSION:
-            return True
-        if kind == 0:
-            return False
-        offset += 4 + length
-    return False
+    # A base-size account has no extensions: most vault updates stop at the length.
+    return len(vault) > spl_token.ACCOUNT_LEN and _TRANSFER_FEE_AMOUNT_EXTENSION in spl_token.extension_types(vault)
 
 
 def refuse_transfer_fee(pool: CpmmPool, vault: bytes, which: str) -> None:
@@ -581,8 +573,12 @@ class RaydiumCpmm:
     def swap_instruction(
         self, pool: CpmmPool, *, owner: Pubkey, source: Pubkey, destination: Pubkey, a_to_b: bool,
         amount_in: int, minimum_out: int,
+        token_programs: tuple[Pubkey, Pubkey] = (spl_token.TOKEN_PROGRAM_ID, spl_token.TOKEN_PROGRAM_ID),
     ) -> Instruction:  # fmt: skip
-        """swap_base_input; the vault order (and so the direction) follows `a_to_b`."""
+        """swap_base_input; the vault order (and so the direction) follows `a_to_b`. The token
+        programs are the pool's own (`token_0_program`, `token_1_program`): others are refused."""
+        if token_programs != (pool.token_0_program, pool.token_1_program):
+            raise UnsupportedPool(f"{pool.address}: its mints' token programs are not {token_programs}")
         return swap_base_input_ix(pool, owner, source, destination, a_to_b, amount_in, minimum_out)
 
     def swap_layout(self, pool: CpmmPool, a_to_b: bool) -> None:

@@ -1,10 +1,13 @@
 """SPL Token and Token-2022 accounts and mints: the vault balances every venue prices from.
 
-Only the base layout is read; Token-2022 extensions are checked for their type tag and skipped.
+Only the base layout is read; Token-2022 extensions are listed by type (`extension_types`), and a
+mint whose extensions would change what a swap moves, or what it must name, is refused for trading
+(`untradable_mint`).
 """
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from solders.pubkey import Pubkey
@@ -22,6 +25,24 @@ _TYPE_OFFSET = ACCOUNT_LEN
 _TYPE_MINT = 1
 _TYPE_ACCOUNT = 2
 _STATE_UNINITIALIZED = 0
+_TLV_HEADER = struct.Struct("<HH")  # extension type, value length
+
+# Token-2022 mint extensions (`ExtensionType`) that leave a plain transfer exact and need no extra
+# account: what they change is shown to wallets, or concerns other instructions than a transfer.
+# Any other (a transfer fee, a transfer hook, non-transferable, a default frozen state, a permanent
+# delegate, pausable, confidential transfer fees, or a type added later) makes the mint untradable.
+_HARMLESS_MINT_EXTENSIONS = {
+    3: "MintCloseAuthority",
+    4: "ConfidentialTransferMint",
+    10: "InterestBearingConfig",
+    18: "MetadataPointer",
+    19: "TokenMetadata",
+    20: "GroupPointer",
+    21: "TokenGroup",
+    22: "GroupMemberPointer",
+    23: "TokenGroupMember",
+    25: "ScaledUiAmount",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +106,30 @@ def decode_mint(data: bytes, owner: Pubkey | None = None) -> Mint:
     return Mint(supply=U64.unpack_from(data, 36)[0], decimals=data[44])
 
 
+def extension_types(data: bytes) -> tuple[int, ...]:
+    """The Token-2022 extension types of a mint or token account, in order (none for a base-size
+    account). The entries follow the account-type byte; a zero type ends them (padding)."""
+    kinds = []
+    offset = _TYPE_OFFSET + 1
+    while offset + _TLV_HEADER.size <= len(data):
+        kind, length = _TLV_HEADER.unpack_from(data, offset)
+        if kind == 0:
+            break
+        kinds.append(kind)
+        offset += _TLV_HEADER.size + length
+    return tuple(kinds)
+
+
+def untradable_mint(data: bytes, owner: Pubkey) -> str | None:
+    """Why swaps through this mint cannot be quoted and sent exactly, or None if they can. Raises
+    DecodeError if the bytes are not a mint of a token program."""
+    decode_mint(data, owner)
+    for kind in extension_types(data):
+        if kind not in _HARMLESS_MINT_EXTENSIONS:
+            return f"Token-2022 mint extension {kind} changes or guards transfers"
+    return None
+
+
 def encode_token_account(mint: Pubkey, owner: Pubkey, amount: int, *, is_native: int | None = None) -> bytes:
     """A plain SPL Token account's bytes (for the sandbox and synthetic universes)."""
     out = bytearray(ACCOUNT_LEN)
@@ -98,7 +143,10 @@ def encode_token_account(mint: Pubkey, owner: Pubkey, amount: int, *, is_native:
     return bytes(out)
 
 
-def encode_mint(supply: int, decimals: int, mint_authority: Pubkey | None = None) -> bytes:
+def encode_mint(
+    supply: int, decimals: int, mint_authority: Pubkey | None = None, extensions: tuple[tuple[int, bytes], ...] = ()
+) -> bytes:
+    """A mint's bytes; with `extensions` ((type, value) each), a Token-2022 mint carrying them."""
     out = bytearray(MINT_LEN)
     if mint_authority is not None:
         out[0] = 1
@@ -106,4 +154,8 @@ def encode_mint(supply: int, decimals: int, mint_authority: Pubkey | None = None
     U64.pack_into(out, 36, supply)
     out[44] = decimals
     out[45] = 1  # initialized
+    if extensions:
+        out += bytes(_TYPE_OFFSET - MINT_LEN) + bytes([_TYPE_MINT])
+        for kind, value in extensions:
+            out += _TLV_HEADER.pack(kind, len(value)) + value
     return bytes(out)

@@ -33,6 +33,7 @@ from mevbot.dex.clmm_math import (
     tick_from_sqrt_price,
 )
 from mevbot.dex.intmath import panic
+from mevbot.dex.spl_token import TOKEN_PROGRAM_ID
 from mevbot.dex.whirlpool_accounts import (
     DYNAMIC_TICK_ARRAY_DISCRIMINATOR,
     FIXED_TICK_ARRAY_DISCRIMINATOR,
@@ -626,16 +627,19 @@ class WhirlpoolVenue:
     def swap_instruction(
         self, pool: WhirlpoolPool, *, owner: Pubkey, source: Pubkey, destination: Pubkey, a_to_b: bool,
         amount_in: int, minimum_out: int,
+        token_programs: tuple[Pubkey, Pubkey] = (TOKEN_PROGRAM_ID, TOKEN_PROGRAM_ID),
     ) -> Instruction:  # fmt: skip
         """Exact-in swap_v2 with no price limit, over the three tick arrays from the current tick.
 
         swap_v2 names the user's accounts by token (A, B), not by role, so the source is account A
-        when selling A and account B otherwise.
+        when selling A and account B otherwise; and each mint's token program, which the program
+        requires to be the mint account's owner.
         """
         account_a, account_b = (source, destination) if a_to_b else (destination, source)
         return build_swap_v2(
             pool, token_authority=owner, token_owner_account_a=account_a, token_owner_account_b=account_b,
             amount=amount_in, other_amount_threshold=minimum_out, a_to_b=a_to_b,
+            token_program_a=token_programs[0], token_program_b=token_programs[1],
         )  # fmt: skip
 
     def swap_layout(self, pool: WhirlpoolPool, a_to_b: bool) -> tuple[int, ...]:

@@ -5,6 +5,11 @@ a config, a tick array). Updates older than what the model already holds for tha
 ignored; bytes that a venue refuses to decode are rejected and the previous state kept. Both are
 counted in `MarketStats`, never raised: one bad account must not stop the loop.
 
+Each pool mint's token program is known from the pool account where it records it (CPMM), from the
+program where only one is possible (AMM v4), else from the mint account (`missing_accounts` lists
+the mints still unknown). A pool with a mint whose Token-2022 extensions change or guard transfers
+(a fee, a hook…) is not registered: its quotes and instructions would be wrong.
+
 Most updates are a vault balance or a pool's price: `venue_views` re-reads only the account that
 changed (and only the fields of a pool account that moved) where that gives exactly what a full
 decode and load would; everything else is decoded and loaded in full.
@@ -20,10 +25,11 @@ from solders.pubkey import Pubkey
 
 from mevbot.dex.base import DecodeError, QuoteError, Venue
 from mevbot.dex.registry import VENUES
+from mevbot.dex.spl_token import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, untradable_mint
 from mevbot.events import Account, AccountUpdate
 from mevbot.market.hot_state import HotState
 from mevbot.market.registry import PoolRegistry, Tracking
-from mevbot.market.venue_views import claims_to_be_pool, hot_view, redecode_pool, refresh
+from mevbot.market.venue_views import claims_to_be_pool, hot_view, pool_token_programs, redecode_pool, refresh
 
 
 @dataclass(slots=True)
@@ -69,6 +75,7 @@ class MarketModel:
         self._states: list[Any | None] = []
         self._accounts: dict[Pubkey, _Stored] = {}
         self._data: Mapping[Pubkey, bytes] = _StoredBytes(self._accounts)
+        self._untradable_mints: dict[Pubkey, str] = {}  # mint → why no pool trading it is registered
 
     # --- building --------------------------------------------------------------------------------
 
@@ -86,7 +93,10 @@ class MarketModel:
         model = cls(venues)
         rejected: list[Rejected] = []
         owners: dict[Pubkey, Pubkey] = {}
-        for account in {account.pubkey: account for account in accounts}.values():
+        unique = {account.pubkey: account for account in accounts}.values()
+        for account in unique:  # mints first: a pool is registered only if its mints can be traded
+            model._note_mint(account.pubkey, account.data, account.owner)
+        for account in unique:
             model._accounts[account.pubkey] = _Stored(account.data, getattr(account, "slot", slot))
             owners[account.pubkey] = account.owner
             venue = model._venues.get(account.owner)
@@ -111,18 +121,36 @@ class MarketModel:
         model.topology_version += 1
         return model, rejected
 
+    def _note_mint(self, address: Pubkey, data: bytes, owner: Pubkey) -> None:
+        """Remember a mint's token program, and why it cannot be traded if so; anything else is ignored."""
+        if owner not in (TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID):
+            return
+        try:
+            reason = untradable_mint(data, owner)
+        except DecodeError:
+            return  # a token account, or not a valid mint
+        self.registry.set_token_program(address, owner)
+        if reason is not None:
+            self._untradable_mints[address] = reason
+
     def _try_register(self, venue: Venue, address: Pubkey, data: bytes, owner: Pubkey) -> str | None:
-        """Register `address` if it is a pool; the reason it is a broken one, else None."""
+        """Register `address` if it is a pool; the reason it is a broken or untradable one, else None."""
         try:
             pool = venue.decode_pool(address, data, owner)
         except (DecodeError, QuoteError) as exc:
             if isinstance(exc, DecodeError) and not claims_to_be_pool(venue.program_id, data):
                 return None  # another account type of the same program
             return f"{venue.name}: {exc}"
+        for mint in (pool.mint_a, pool.mint_b):
+            if mint in self._untradable_mints:
+                return f"{venue.name}: mint {mint}: {self._untradable_mints[mint]}"
         try:
             self.registry.add_pool(address, venue, pool, venue.dependencies(pool))
         except ValueError as exc:
             return str(exc)
+        for mint, program in zip((pool.mint_a, pool.mint_b), pool_token_programs(pool), strict=True):
+            if program is not None and self.registry.token_program(mint) is None:
+                self.registry.set_token_program(mint, program)
         self.hot.add()
         self._states.append(None)
         return None
@@ -154,8 +182,14 @@ class MarketModel:
         return None if stored is None else stored.slot
 
     def missing_accounts(self) -> list[Pubkey]:
-        """Accounts some pool reads that the model has never seen: what an ingest source should fetch."""
-        return [a for a in self.registry.tracked_accounts() if a not in self._accounts]
+        """Accounts some pool reads that the model has never seen, and the pools' mints whose token
+        program is unknown: what an ingest source should fetch."""
+        registry = self.registry
+        mints = (registry.mint(token) for token in range(registry.token_count))
+        return [
+            *(a for a in registry.tracked_accounts() if a not in self._accounts),
+            *(mint for mint in mints if registry.token_program(mint) is None),
+        ]
 
     # --- updating --------------------------------------------------------------------------------
 

@@ -60,6 +60,7 @@ class PoolRegistry:
         # it: one table, so an update finds both with one lookup. Entries are never dropped (an
         # account no pool reads any more keeps an empty one), so a `Tracking` handed out stays live.
         self._tracked: dict[Pubkey, Tracking] = {}
+        self._token_programs: dict[Pubkey, Pubkey] = {}  # mint → the token program that owns it
 
     def __len__(self) -> int:
         return len(self._pools)
@@ -125,6 +126,14 @@ class PoolRegistry:
             token = self._token_ids[mint] = len(self._mints)
             self._mints.append(mint)
         return token
+
+    def token_program(self, mint: Pubkey) -> Pubkey | None:
+        """The program that owns `mint` (Token or Token-2022), if known: a swap names it, and the
+        owner's associated token account for the mint is derived with it."""
+        return self._token_programs.get(mint)
+
+    def set_token_program(self, mint: Pubkey, program: Pubkey) -> None:
+        self._token_programs[mint] = program
 
     def find_token(self, mint: Pubkey) -> int | None:
         return self._token_ids.get(mint)

@@ -37,6 +37,16 @@ _POOL_TAGS: dict[Pubkey, bytes] = {
 _POOL_SIZES: dict[Pubkey, int] = {raydium_amm_v4.PROGRAM_ID: raydium_amm_v4.AMM_INFO_LEN}
 
 
+def pool_token_programs(pool: Any) -> tuple[Pubkey | None, Pubkey | None]:
+    """The token programs of a pool's (mint_a, mint_b) as the pool account itself records or its
+    program requires them; None where only the mint account can tell (a Whirlpool's)."""
+    if isinstance(pool, raydium_cpmm.CpmmPool):
+        return pool.token_0_program, pool.token_1_program
+    if isinstance(pool, raydium_amm_v4.AmmV4Pool):  # the AMM v4 program moves SPL Token only
+        return spl_token.TOKEN_PROGRAM_ID, spl_token.TOKEN_PROGRAM_ID
+    return None, None
+
+
 def claims_to_be_pool(program_id: Pubkey, data: bytes) -> bool:
     """True when bytes owned by `program_id` say they are its pool account, so a decode failure
     means a broken pool rather than another account type (a tick array, a config)."""

@@ -3,8 +3,9 @@
 Every hop spends exactly the amount its quote took and demands at least the amount its quote gave
 (minimum out = that hop's exact quoted output), so a bundle split up or run on moved pools fails
 instead of trading at a worse price than the one decided on. The user's token accounts are the
-owner's associated token accounts. Pure: the caller brings the blockhash, the tip, the preflight's
-compute units and any lookup table.
+owner's associated token accounts, each derived with its mint's token program (Token or Token-2022;
+a mint whose program the market does not know is refused: the accounts would be wrong). Pure: the
+caller brings the blockhash, the tip, the preflight's compute units and any lookup table.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
 from mevbot.dex.base import DexError, swap_mints
+from mevbot.dex.spl_token import TOKEN_PROGRAM_ID
 from mevbot.events import Opportunity
 from mevbot.market.graph import edge_a_to_b, edge_pool
 from mevbot.market.registry import PoolInfo
@@ -52,12 +54,22 @@ class PoolLookup(Protocol):
 
     def pool_id(self, address: Pubkey) -> int | None: ...
 
+    def token_program(self, mint: Pubkey) -> Pubkey | None: ...
+
 
 @lru_cache(maxsize=65_536)
-def associated_token_account(owner: Pubkey, mint: Pubkey) -> Pubkey:
-    """The owner's ATA for `mint` (classic Token program), cached: a PDA search costs ~10 µs and the
-    hot path asks for the same few accounts every time."""
-    return get_associated_token_address(owner, mint)
+def associated_token_account(owner: Pubkey, mint: Pubkey, token_program: Pubkey = TOKEN_PROGRAM_ID) -> Pubkey:
+    """The owner's ATA for `mint`, whose program is `token_program` (a seed of the address), cached:
+    a PDA search costs ~10 µs and the hot path asks for the same few accounts every time."""
+    return get_associated_token_address(owner, mint, token_program)
+
+
+def token_program(pools: PoolLookup, mint: Pubkey) -> Pubkey:
+    """The program that owns `mint`; PackageError if the market does not know it."""
+    program = pools.token_program(mint)
+    if program is None:
+        raise PackageError("unknown_token_program", f"the token program of mint {mint} is not known")
+    return program
 
 
 def hop_pools(opportunity: Opportunity, pools: PoolLookup) -> list[PoolInfo]:
@@ -74,26 +86,24 @@ def hop_pools(opportunity: Opportunity, pools: PoolLookup) -> list[PoolInfo]:
 
 
 def owner_swap(
-    info: PoolInfo,
-    owner: Pubkey,
-    a_to_b: bool,
-    mint_in: Pubkey,
-    mint_out: Pubkey,
-    amount_in: int,
-    minimum_out: int,
+    pools: PoolLookup, info: PoolInfo, owner: Pubkey, a_to_b: bool, amount_in: int, minimum_out: int
 ) -> Instruction:
     """An exact-in swap on `info`'s pool from and to `owner`'s ATAs, guarded by `minimum_out`."""
+    pool = info.pool
+    programs = token_program(pools, pool.mint_a), token_program(pools, pool.mint_b)
+    account_a = associated_token_account(owner, pool.mint_a, programs[0])
+    account_b = associated_token_account(owner, pool.mint_b, programs[1])
+    source, destination = (account_a, account_b) if a_to_b else (account_b, account_a)
     return info.venue.swap_instruction(
-        info.pool, owner=owner, source=associated_token_account(owner, mint_in),
-        destination=associated_token_account(owner, mint_out), a_to_b=a_to_b, amount_in=amount_in,
-        minimum_out=minimum_out,
+        pool, owner=owner, source=source, destination=destination, a_to_b=a_to_b, amount_in=amount_in,
+        minimum_out=minimum_out, token_programs=programs,
     )  # fmt: skip
 
 
 def hop_instructions(opportunity: Opportunity, pools: PoolLookup, owner: Pubkey) -> tuple[Instruction, ...]:
     """One exact-in swap per hop, from and to `owner`'s ATAs, each guarded by its quoted output."""
     return tuple(
-        owner_swap(info, owner, hop.a_to_b, hop.mint_in, hop.mint_out, hop.amount_in, hop.amount_out)
+        owner_swap(pools, info, owner, hop.a_to_b, hop.amount_in, hop.amount_out)
         for hop, info in zip(opportunity.hops, hop_pools(opportunity, pools), strict=True)
     )
 
@@ -104,6 +114,13 @@ def created_mints(token_path: Sequence[Pubkey], create_token_accounts: bool) -> 
     return tuple(dict.fromkeys(token_path)) if create_token_accounts else ()
 
 
+def created_accounts(
+    pools: PoolLookup, token_path: Sequence[Pubkey], create_token_accounts: bool
+) -> tuple[tuple[Pubkey, Pubkey], ...]:
+    """(mint, token program) of each ATA a route along `token_path` creates (`created_mints`)."""
+    return tuple((mint, token_program(pools, mint)) for mint in created_mints(token_path, create_token_accounts))
+
+
 def route_plan(
     opportunity: Opportunity, pools: PoolLookup, owner: Pubkey, *, create_token_accounts: bool = False
 ) -> RoutePlan:
@@ -111,7 +128,7 @@ def route_plan(
     idempotently first (costs an instruction, the ATA program and a mint key per token: leave it off
     for a wallet set up in advance)."""
     hops = hop_instructions(opportunity, pools, owner)
-    return RoutePlan(hops=hops, token_mints=created_mints(opportunity.token_path, create_token_accounts))
+    return RoutePlan(hops=hops, token_accounts=created_accounts(pools, opportunity.token_path, create_token_accounts))
 
 
 def compute_unit_limit(
@@ -161,12 +178,16 @@ def route_accounts(plan: RoutePlan) -> tuple[Pubkey, ...]:
 
 def market_accounts(pools: PoolLookup, pool_ids: range, owner: Pubkey) -> tuple[Pubkey, ...]:
     """Every non-signer account (programs included) a swap on any of these pools names, both ways:
-    what lookup tables must hold so that any route through them compiles to a small transaction."""
+    what lookup tables must hold so that any route through them compiles to a small transaction.
+    A pool whose swaps cannot be built (a mint's token program unknown) names none."""
     seen: dict[Pubkey, None] = {}
     for pool_id in pool_ids:
         info = pools.pool(pool_id)
         for a_to_b in (True, False):
-            ix = owner_swap(info, owner, a_to_b, *swap_mints(info.pool, a_to_b), amount_in=1, minimum_out=0)
+            try:
+                ix = owner_swap(pools, info, owner, a_to_b, amount_in=1, minimum_out=0)
+            except (PackageError, DexError):
+                continue
             seen.setdefault(ix.program_id)
             for meta in ix.accounts:
                 if not meta.is_signer:
@@ -214,7 +235,7 @@ class RouteBuilder:
         self._model = model
         self.owner = owner
         self._templates: dict[tuple[object, ...], MessageTemplate] = {}
-        # (payer, pool, direction, mints, layout) → a swap instruction of that shape, and the
+        # (payer, pool, direction, layout) → a swap instruction of that shape, and the
         # lookup tables that hold its accounts
         self._hops: dict[tuple[object, ...], tuple[Instruction, frozenset[int]]] = {}
         self.lookup_tables = lookup_tables
@@ -323,11 +344,12 @@ class RouteBuilder:
         hops, tables, mints = [], set(), []
         for info, a_to_b in zip(infos, directions, strict=True):
             mints.append(swap_mints(info.pool, a_to_b))
-            instruction, held = self._hop(_hop_key(payer, info, a_to_b, *mints[-1]), info)
+            instruction, held = self._hop(_hop_key(payer, info, a_to_b), info)
             hops.append(instruction)
             tables |= held
         token_path = (mints[0][0], *(mint_out for _, mint_out in mints))  # each hop's mint in, then the last's out
-        plan = RoutePlan(hops=tuple(hops), token_mints=created_mints(token_path, self.create_token_accounts))
+        created = created_accounts(self._model.registry, token_path, self.create_token_accounts)
+        plan = RoutePlan(hops=tuple(hops), token_accounts=created)
         instructions = route_instructions(
             payer, plan, compute_unit_limit=limit, compute_unit_price=compute_unit_price, tip=tip
         )
@@ -355,20 +377,20 @@ class RouteBuilder:
             info = registry.pool(pool_id)
             for a_to_b in (True, False):
                 try:
-                    self._hop(_hop_key(self.owner, info, a_to_b, *swap_mints(info.pool, a_to_b)), info)
-                except (DexError, ValueError):
+                    self._hop(_hop_key(self.owner, info, a_to_b), info)
+                except (DexError, ValueError):  # a PackageError is a ValueError
                     continue
                 built += 1
         return built
 
     def _hop(self, key: tuple[Any, ...], info: PoolInfo) -> tuple[Instruction, frozenset[int]]:
-        """A swap instruction of the shape `key` names — (payer, pool, direction, mints, layout) —
-        and the lookup tables that hold its accounts; one built before when there is one. Its
-        amounts are 0: a template's data is spliced in per bundle."""
+        """A swap instruction of the shape `key` names — (payer, pool, direction, layout) — and the
+        lookup tables that hold its accounts; one built before when there is one. Its amounts are
+        0: a template's data is spliced in per bundle."""
         known = self._hops.get(key)
         if known is None:
-            payer, _, a_to_b, mint_in, mint_out, _ = key
-            instruction = owner_swap(info, payer, a_to_b, mint_in, mint_out, 0, 0)
+            payer, _, a_to_b, _ = key
+            instruction = owner_swap(self._model.registry, info, payer, a_to_b, 0, 0)
             held = frozenset(
                 self._table_of[meta.pubkey]
                 for meta in instruction.accounts
@@ -406,10 +428,10 @@ def _keep(cache: dict[Any, _Value], key: object, value: _Value, limit: int) -> _
     return value
 
 
-def _hop_key(payer: Pubkey, info: PoolInfo, a_to_b: bool, mint_in: Pubkey, mint_out: Pubkey) -> tuple[Any, ...]:
-    """What makes two swap instructions the same but for their data: (payer, pool, direction,
-    mints, the venue's account layout for it)."""
-    return (payer, info.address, a_to_b, mint_in, mint_out, info.venue.swap_layout(info.pool, a_to_b))
+def _hop_key(payer: Pubkey, info: PoolInfo, a_to_b: bool) -> tuple[Any, ...]:
+    """What makes two swap instructions the same but for their data: (payer, pool, direction, the
+    venue's account layout for it). A pool's mints, and their token programs, never change."""
+    return (payer, info.address, a_to_b, info.venue.swap_layout(info.pool, a_to_b))
 
 
 def _shape(opportunity: Opportunity) -> tuple[str, ...]:

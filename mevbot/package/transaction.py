@@ -57,14 +57,16 @@ class RoutePlan:
     """What goes into one transaction besides the budget and the tip."""
 
     hops: tuple[Instruction, ...]
-    token_mints: tuple[Pubkey, ...] = ()  # mints whose ATAs the route writes (created idempotently)
+    token_accounts: tuple[tuple[Pubkey, Pubkey], ...] = ()  # (mint, token program) of each ATA the route creates
     wrap_lamports: int = 0  # SOL to wrap into the WSOL ATA before the first hop (0: none)
     unwrap_sol: bool = False  # close the WSOL ATA after the last hop
 
 
 def setup_instructions(owner: Pubkey, plan: RoutePlan) -> list[Instruction]:
     """Idempotent ATA creation for every mint the route touches, then the WSOL wrap if asked."""
-    out = [create_idempotent_associated_token_account(owner, owner, mint) for mint in plan.token_mints]
+    out = [
+        create_idempotent_associated_token_account(owner, owner, mint, program) for mint, program in plan.token_accounts
+    ]
     if plan.wrap_lamports:
         wsol = get_associated_token_address(owner, NATIVE_MINT)
         out.append(transfer(TransferParams(from_pubkey=owner, to_pubkey=wsol, lamports=plan.wrap_lamports)))

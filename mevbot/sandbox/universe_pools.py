@@ -42,6 +42,8 @@ class Token:
     decimals: int
     price_usd: float
     is_base: bool = False
+    program: Pubkey = TOKEN_PROGRAM_ID  # Token-2022 for a mint of that program
+    extensions: tuple[tuple[int, bytes], ...] = ()  # a Token-2022 mint's (type, value) extensions
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,7 @@ class PricedPool:
 @dataclass(slots=True)
 class AccountSink:
     accounts: list[Account] = field(default_factory=list)
+    token_programs: dict[Pubkey, Pubkey] = field(default_factory=dict)  # mint → its program, as minted
 
     def add(self, pubkey: Pubkey, owner: Pubkey, data: bytes, lamports: int | None = None) -> None:
         self.accounts.append(
@@ -68,14 +71,17 @@ class AccountSink:
         )
 
     def add_mint(self, token: Token, supply: int) -> None:
-        self.add(token.mint, TOKEN_PROGRAM_ID, encode_mint(supply, token.decimals))
+        self.add(token.mint, token.program, encode_mint(supply, token.decimals, extensions=token.extensions))
+        self.token_programs[token.mint] = token.program
 
     def add_vault(self, address: Pubkey, mint: Pubkey, authority: Pubkey, amount: int) -> None:
+        """A token account of `mint`, owned by the mint's program (SPL Token unless minted otherwise)."""
         if mint == NATIVE_MINT:  # wrapped SOL: the balance is lamports above the rent reserve
             data = encode_token_account(mint, authority, amount, is_native=TOKEN_ACCOUNT_RENT)
             self.add(address, TOKEN_PROGRAM_ID, data, TOKEN_ACCOUNT_RENT + amount)
         else:
-            self.add(address, TOKEN_PROGRAM_ID, encode_token_account(mint, authority, amount))
+            program = self.token_programs.get(mint, TOKEN_PROGRAM_ID)
+            self.add(address, program, encode_token_account(mint, authority, amount))
 
 
 # --- constant product -------------------------------------------------------------------------
@@ -85,6 +91,8 @@ AMM_V4_FEE = (25, 10_000)
 
 def build_amm_v4(spec: PricedPool, rng: random.Random, sink: AccountSink) -> Pubkey:
     """An AmmInfo (coin = token_a, pc = token_b) and its two vaults."""
+    if {spec.token_a.program, spec.token_b.program} != {TOKEN_PROGRAM_ID}:
+        raise ValueError("the AMM v4 program moves SPL Token only")
     address, coin_vault, pc_vault = (random_pubkey(rng) for _ in range(3))
     reserve_a, reserve_b = spec.depth_a, max(1, round(spec.depth_a * spec.price))
     pool = raydium_amm_v4.AmmV4Pool(
@@ -152,6 +160,8 @@ def build_cpmm(spec: PricedPool, rng: random.Random, sink: AccountSink) -> Pubke
         observation_key=random_pubkey(rng),
         mint_0_decimals=spec.token_a.decimals,
         mint_1_decimals=spec.token_b.decimals,
+        token_0_program=spec.token_a.program,
+        token_1_program=spec.token_b.program,
         lp_supply=math.isqrt(reserve_a * reserve_b),
     )
     sink.add(address, raydium_cpmm.PROGRAM_ID, raydium_cpmm.encode_pool_state(pool))

@@ -36,18 +36,21 @@ def associated_token_address(owner: Pubkey, mint: Pubkey, token_program: Pubkey 
 def fund_wallet(
     bank: Bank, owner: Pubkey, lamports: int, balances: Iterable[tuple[Pubkey, int]]
 ) -> dict[Pubkey, Pubkey]:
-    """Give `owner` SOL and an associated token account holding `amount` of each mint; mint → account."""
+    """Give `owner` SOL and an associated token account holding `amount` of each mint; mint → account.
+    Each account belongs to its mint's program (Token-2022 for its mints), at the address derived with it."""
     bank.airdrop(owner, lamports)
     rent = bank.minimum_balance(ACCOUNT_LEN)
     accounts = {}
     for mint, amount in balances:
-        address = associated_token_address(owner, mint)
+        minted = bank.get_account(mint)
+        program = TOKEN_PROGRAM_ID if minted is None else minted.owner
+        address = associated_token_address(owner, mint, program)
         if mint == NATIVE_MINT:  # wrapped SOL: the balance also sits in lamports above the rent reserve
             account = Account(
                 rent + amount, encode_token_account(mint, owner, amount, is_native=rent), TOKEN_PROGRAM_ID
             )
         else:
-            account = Account(rent, encode_token_account(mint, owner, amount), TOKEN_PROGRAM_ID)
+            account = Account(rent, encode_token_account(mint, owner, amount), program)
         bank.set_account(address, account)
         accounts[mint] = address
     return accounts

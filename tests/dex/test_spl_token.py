@@ -11,12 +11,15 @@ from solders.pubkey import Pubkey
 
 from mevbot.dex.base import DecodeError, TruncatedAccount, WrongAccountType, WrongOwner
 from mevbot.dex.spl_token import (
+    TOKEN_2022_PROGRAM_ID,
     TOKEN_PROGRAM_ID,
     decode_mint,
     decode_token_account,
     encode_mint,
     encode_token_account,
+    extension_types,
     token_amount,
+    untradable_mint,
 )
 from tests.conftest import fixtures_dir
 
@@ -58,6 +61,38 @@ def test_mints_match_expected(key: str, decoded: dict[str, Any]) -> None:
     mint = decode_mint(data, owner)
     assert mint.supply == int(decoded["supply"])
     assert mint.decimals == decoded["decimals"]
+
+
+@pytest.mark.parametrize(("key", "decoded"), [*_cases(".Mint"), *_cases(".Account")])
+def test_token_2022_extensions_match_expected(key: str, decoded: dict[str, Any]) -> None:
+    """The mainnet mint with a transfer fee (and its metadata) lists the extensions the official
+    decoder found, and is refused for trading; base-size mints and accounts list none."""
+    data, owner = _load(key)
+    expected = tuple(e["type"] for e in decoded.get("token_2022", {}).get("extensions", ()))
+    assert extension_types(data) == expected
+    if key.endswith("mint.json"):
+        reason = untradable_mint(data, owner)
+        assert (reason is None) == (1 not in expected), reason  # 1: TransferFeeConfig
+
+
+def test_a_token_2022_mint_is_tradable_only_with_extensions_that_leave_transfers_exact() -> None:
+    metadata = (18, bytes(64))  # MetadataPointer
+    for extensions, tradable in [
+        ((), True), ((metadata,), True), ((metadata, (19, b"name")), True), (((3, bytes(32)),), True),
+        ((metadata, (1, bytes(108))), False),  # TransferFeeConfig
+        (((14, bytes(64)),), False),  # TransferHook
+        (((9, b""),), False),  # NonTransferable
+        (((12, bytes(32)),), False),  # PermanentDelegate
+        (((6, b"\x02"),), False),  # DefaultAccountState (frozen)
+        (((99, b"?"),), False),  # a type added after this code
+    ]:
+        data = encode_mint(10**9, 6, extensions=extensions)
+        assert extension_types(data) == tuple(kind for kind, _ in extensions)
+        assert (untradable_mint(data, TOKEN_2022_PROGRAM_ID) is None) is tradable, extensions
+    with pytest.raises(DecodeError):  # a token account is not a mint
+        untradable_mint(encode_token_account(Pubkey.new_unique(), Pubkey.new_unique(), 5), TOKEN_PROGRAM_ID)
+    with pytest.raises(WrongOwner):
+        untradable_mint(encode_mint(1, 6), Pubkey.new_unique())
 
 
 def test_round_trip_and_rejections() -> None:

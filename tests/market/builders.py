@@ -6,7 +6,7 @@ import random
 
 from solders.pubkey import Pubkey
 
-from mevbot.dex.spl_token import NATIVE_MINT
+from mevbot.dex.spl_token import NATIVE_MINT, TOKEN_PROGRAM_ID
 from mevbot.events import Account
 from mevbot.market.model import MarketModel
 from mevbot.sandbox.universe_pools import (
@@ -29,8 +29,12 @@ class MarketBuilder:
         self.whirlpools_config = random_pubkey(self.rng)
         build_cpmm_configs(self.sink)
 
-    def token(self, symbol: str, decimals: int = 6, native: bool = False) -> Token:
-        token = Token(NATIVE_MINT if native else random_pubkey(self.rng), symbol, decimals, 1.0)
+    def token(
+        self, symbol: str, decimals: int = 6, native: bool = False, program: Pubkey = TOKEN_PROGRAM_ID,
+        extensions: tuple[tuple[int, bytes], ...] = (),
+    ) -> Token:  # fmt: skip
+        mint = NATIVE_MINT if native else random_pubkey(self.rng)
+        token = Token(mint, symbol, decimals, 1.0, program=program, extensions=extensions)
         self.sink.add_mint(token, supply=10**15)
         return token
 

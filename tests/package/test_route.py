@@ -14,6 +14,7 @@ from solders.pubkey import Pubkey
 
 from mevbot.dex import raydium_amm_v4, raydium_cpmm, whirlpool
 from mevbot.dex.registry import VENUES
+from mevbot.dex.spl_token import TOKEN_PROGRAM_ID
 from mevbot.market.model import MarketModel
 from mevbot.package import route as route_module
 from mevbot.package.keys import TradingKey
@@ -151,10 +152,10 @@ def test_atas_are_created_first_only_when_asked() -> None:
     opportunity = _opportunity(0)
     plain = route_plan(opportunity, MODEL.registry, key.pubkey)
     creating = route_plan(opportunity, MODEL.registry, key.pubkey, create_token_accounts=True)
-    assert plain.token_mints == ()
-    assert (
-        creating.token_mints == tuple(dict.fromkeys(opportunity.token_path)) and creating.hops == plain.hops
-    )
+    assert plain.token_accounts == ()
+    assert creating.token_accounts == tuple(
+        (mint, TOKEN_PROGRAM_ID) for mint in dict.fromkeys(opportunity.token_path)
+    ) and creating.hops == plain.hops
 
 
 def test_an_oversized_route_is_refused_with_its_reason_and_fits_through_a_lookup_table() -> None:
@@ -293,7 +294,7 @@ def test_route_data_is_the_data_of_route_instructions() -> None:
             owner, plan, compute_unit_limit=345_678, compute_unit_price=price, tip=Tip(TIP.account, 98_765)
         )
         data = route_data(
-            [bytes(ix.data) for ix in plan.hops], token_accounts=len(plan.token_mints), compute_unit_limit=345_678,
+            [bytes(ix.data) for ix in plan.hops], token_accounts=len(plan.token_accounts), compute_unit_limit=345_678,
             compute_unit_price=price, tip_lamports=98_765,
         )  # fmt: skip
         assert data == [bytes(ix.data) for ix in instructions]
@@ -314,6 +315,9 @@ class _Moved:
 
     def pool_id(self, address: Pubkey) -> int | None:
         return MODEL.registry.pool_id(address)
+
+    def token_program(self, mint: Pubkey) -> Pubkey | None:
+        return MODEL.registry.token_program(mint)
 
 
 def test_a_whirlpool_whose_tick_moved_to_another_array_gets_a_message_of_its_new_tick_arrays() -> None:

@@ -18,7 +18,9 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
+from spl.token.instructions import get_associated_token_address
 
+from mevbot.dex.spl_token import TOKEN_2022_PROGRAM_ID
 from mevbot.package.bundle import Bundle, backrun, bundle_id
 from mevbot.package.keys import GROUP_ORDER, NONCES_KEPT, KeypairFileError, TradingKey, load_keypair
 from mevbot.package.transaction import (
@@ -99,11 +101,15 @@ def test_tip_account_may_not_come_through_a_lookup_table() -> None:
 def test_wsol_wrap_and_atas_surround_the_hops() -> None:
     payer = TradingKey.generate()
     mint = Pubkey.new_unique()
-    plan = RoutePlan(hops=(_hop(3),), token_mints=(mint,), wrap_lamports=5_000, unwrap_sol=True)
+    plan = RoutePlan(hops=(_hop(3),), token_accounts=((mint, TOKEN_2022_PROGRAM_ID),), wrap_lamports=5_000,
+                     unwrap_sol=True)  # fmt: skip
     ixs = route_instructions(payer.pubkey, plan, compute_unit_limit=200_000)
     assert len(ixs) == 1 + 1 + 2 + 1 + 1  # budget, ATA, wrap (transfer + sync), hop, close
     assert ixs[4] is plan.hops[0]
     assert bytes(ixs[-1].data) == bytes([9])  # SPL Token CloseAccount
+    create = ixs[1]  # CreateIdempotent: payer, ATA, owner, mint, system program, token program
+    assert bytes(create.data) == bytes([1]) and create.accounts[5].pubkey == TOKEN_2022_PROGRAM_ID
+    assert create.accounts[1].pubkey == get_associated_token_address(payer.pubkey, mint, TOKEN_2022_PROGRAM_ID)
 
 
 def test_bad_compute_limit_is_refused() -> None:

@@ -76,6 +76,10 @@ class WhirlpoolSwapProgram:
                                            decode_error="AccountDiscriminatorMismatch")  # fmt: skip
         if (keys.token_mint_a, keys.token_mint_b) != (pool.mint_a, pool.mint_b):
             raise _error("ConstraintAddress", "token mints")
+        for program_key, mint in ((keys.token_program_a, pool.mint_a), (keys.token_program_b, pool.mint_b)):
+            minted = context.read(mint)  # `address = *token_mint.owner`
+            if minted is None or program_key != minted.owner:
+                raise _error("ConstraintAddress", f"token program {program_key} does not own mint {mint}")
         if (keys.token_vault_a, keys.token_vault_b) != (pool.vault_a, pool.vault_b):
             raise _error("ConstraintAddress", "token vaults")
         if keys.oracle != wp.oracle_address(pool.address):
