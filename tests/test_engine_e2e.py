@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from mevbot.cli import app
 from mevbot.config import parse_config
-from mevbot.dex.spl_token import NATIVE_MINT, token_amount
+from mevbot.dex.spl_token import NATIVE_MINT, TOKEN_2022_PROGRAM_ID, token_amount
 from mevbot.engine import EXIT_OK, Endpoints, Engine
 from mevbot.observe.dna import verify_chain
 from mevbot.observe.store import Store
@@ -49,6 +49,7 @@ async def test_run_lands_bundles_loses_some_and_pnl_matches_the_bank(tmp_path: P
         before = _wealth(sandbox, sandbox.payer_pubkey)
         summary = await engine.run(slots=300, duration=120)  # the duration only bounds a stuck run
         after = _wealth(sandbox, sandbox.payer_pubkey)
+        token_2022 = {str(token.mint) for token in sandbox.universe.tokens if token.program == TOKEN_2022_PROGRAM_ID}
 
     assert summary.exit_code == EXIT_OK and summary.reason == "ran 300 slots", summary.reason
     figures = summary.figures
@@ -70,6 +71,13 @@ async def test_run_lands_bundles_loses_some_and_pnl_matches_the_bank(tmp_path: P
         assert sent == results  # every sent bundle was followed to an outcome before shutdown
         chain = store.query("SELECT seq, prev_hash, payload, hash FROM decisions ORDER BY seq")
         assert chain and verify_chain(chain) is None
+        landed_routes = store.query(
+            "SELECT d.payload FROM bundle_results r JOIN bundles b USING (bundle_id) "
+            "JOIN decisions d ON d.seq = b.decision_seq WHERE r.outcome = 'landed'"
+        )
+        traded = {hop[side] for (payload,) in landed_routes for hop in json.loads(payload)["route"]
+                  for side in ("mint_in", "mint_out")}  # fmt: skip
+        assert traded & token_2022, "no landed bundle went through a Token-2022 mint"
     finally:
         store.close()
 

@@ -208,7 +208,8 @@ class Competitor:
         for (venue, pool, _, mint_in), quote in zip(route.legs, quotes, strict=True):
             instructions.append(
                 swap_instruction(
-                    venue.name, pool, owner, self._trader.token_accounts, mint_in, amount, quote.amount_out
+                    venue.name, pool, owner, self._trader.token_accounts, mint_in, amount, quote.amount_out,
+                    self._book.token_programs(pool),
                 )
             )
             amount = quote.amount_out

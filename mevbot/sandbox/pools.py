@@ -18,6 +18,7 @@ from solders.pubkey import Pubkey
 from mevbot.dex import raydium_amm_v4, raydium_cpmm, whirlpool
 from mevbot.dex.base import DexError, Quote, Venue
 from mevbot.dex.registry import venue_by_name
+from mevbot.dex.spl_token import TOKEN_PROGRAM_ID
 
 AccountReader = Callable[[Pubkey], Account | None]
 
@@ -36,6 +37,7 @@ class PoolBook:
     def __init__(self, venues: Mapping[Pubkey, str], read: AccountReader) -> None:
         self._venues: dict[Pubkey, Venue] = {address: venue_by_name(name) for address, name in venues.items()}
         self._read = read
+        self._programs: dict[Pubkey, Pubkey] = {}  # mint → its token program (a mint's owner never changes)
 
     @property
     def addresses(self) -> tuple[Pubkey, ...]:
@@ -56,6 +58,17 @@ class PoolBook:
             dependency = self._read(key)
             dependencies[key] = bytes(dependency.data) if dependency is not None else b""
         return pool, venue.load(pool, dependencies)
+
+    def token_programs(self, pool: Any) -> tuple[Pubkey, Pubkey]:
+        """The programs that own the pool's (mint_a, mint_b), as its swaps must name them."""
+        return self._program(pool.mint_a), self._program(pool.mint_b)
+
+    def _program(self, mint: Pubkey) -> Pubkey:
+        program = self._programs.get(mint)
+        if program is None:
+            account = self._read(mint)
+            program = self._programs[mint] = TOKEN_PROGRAM_ID if account is None else account.owner
+        return program
 
     def load_route(
         self, hops: Sequence[Hop], cache: dict[Pubkey, tuple[Any, Any]] | None = None
@@ -124,11 +137,13 @@ def swap_instruction(
     mint_in: Pubkey,
     amount_in: int,
     minimum_out: int,
+    token_programs: tuple[Pubkey, Pubkey] = (TOKEN_PROGRAM_ID, TOKEN_PROGRAM_ID),
 ) -> Instruction:
-    """The venue's exact-in swap of `amount_in` of `mint_in`, from and to `owner`'s token accounts."""
+    """The venue's exact-in swap of `amount_in` of `mint_in`, from and to `owner`'s token accounts;
+    `token_programs` own the pool's (mint_a, mint_b) (`PoolBook.token_programs`)."""
     a_to_b = mint_in == pool.mint_a
     mint_out = pool.mint_b if a_to_b else pool.mint_a
     return venue_by_name(venue_name).swap_instruction(
         pool, owner=owner, source=token_accounts[mint_in], destination=token_accounts[mint_out],
-        a_to_b=a_to_b, amount_in=amount_in, minimum_out=minimum_out,
+        a_to_b=a_to_b, amount_in=amount_in, minimum_out=minimum_out, token_programs=token_programs,
     )  # fmt: skip

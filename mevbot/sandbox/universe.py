@@ -10,18 +10,20 @@ USDC-like and USDT-like tokens) pooled with each other on every venue; every oth
 pool; extra pools add more SOL pools, USD pools for the larger tokens and a few token/token pools.
 All pools price every token at one consistent "true" price, so no cycle pays after fees, except
 the planted ones: in each, one pool's price is skewed by 2.5–6 %, which makes the recorded cycle
-(and usually others through the same pool) profitable.
+(and usually others through the same pool) profitable. As on mainnet, some mints are Token-2022
+(every other token that no AMM v4 pool trades, with a metadata pointer): their accounts belong to
+that program, and a swap must name it.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from solders.pubkey import Pubkey
 
-from mevbot.dex.spl_token import NATIVE_MINT
+from mevbot.dex.spl_token import NATIVE_MINT, TOKEN_2022_PROGRAM_ID
 from mevbot.events import Account
 from mevbot.sandbox.universe_pools import (
     CPMM_TIERS,
@@ -97,7 +99,7 @@ def generate_universe(
     all_tokens = _tokens(rng, max(token_count, 4))
     plans = _plan_pools(rng, len(all_tokens), pools)
     cycles = _plant(rng, plans, planted if planted is not None else min(24, 2 + pools // 1000))
-    return _mint(rng, seed, all_tokens, plans, cycles)
+    return _mint(rng, seed, _with_token_2022(all_tokens, plans), plans, cycles)
 
 
 # --- tokens and topology ----------------------------------------------------------------------
@@ -117,6 +119,22 @@ def _tokens(rng: random.Random, count: int) -> list[Token]:
 
 
 _SOL, _USDC, _USDT = 0, 1, 2
+_METADATA_POINTER = 18  # a Token-2022 extension that leaves transfers as they are
+
+
+def _with_token_2022(tokens: list[Token], plans: list[_Plan]) -> list[Token]:
+    """Every other non-base token that no AMM v4 pool trades (that program moves SPL Token only)
+    made a Token-2022 mint with a metadata pointer (authority none, metadata in the mint). Chosen
+    after the topology, drawing nothing: the pools and their prices do not depend on it."""
+    on_amm_v4 = {index for plan in plans if plan.venue == "raydium_amm_v4" for index in (plan.x, plan.y)}
+    eligible = [index for index, token in enumerate(tokens) if not token.is_base and index not in on_amm_v4]
+    chosen = set(eligible[::2])
+    return [
+        replace(token, program=TOKEN_2022_PROGRAM_ID, extensions=((_METADATA_POINTER, bytes(32) + bytes(token.mint)),))
+        if index in chosen
+        else token
+        for index, token in enumerate(tokens)
+    ]
 
 
 def _venue(rng: random.Random) -> tuple[str, int]:

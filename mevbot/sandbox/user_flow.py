@@ -108,7 +108,8 @@ class UserFlow:
         mint_in = pool.mint_a if a_to_b else pool.mint_b
         owner = user.keypair.pubkey()
         instruction = swap_instruction(
-            venue.name, pool, owner, user.token_accounts, mint_in, amount_in, minimum_out
+            venue.name, pool, owner, user.token_accounts, mint_in, amount_in, minimum_out,
+            self._book.token_programs(pool),
         )
         message = MessageV0.try_compile(owner, [instruction], [], self._bank.latest_blockhash)
         return VersionedTransaction(message, [user.keypair])

@@ -170,12 +170,19 @@ class ForkPreflight:
         for mint, amount in balances.items():
             native = rent if mint == spl_token.NATIVE_MINT else None
             data = spl_token.encode_token_account(mint, owner, amount, is_native=native)
-            address = get_associated_token_address(owner, mint)
-            self.bank.svm.set_account(
-                address, SvmAccount(rent + (amount if native else 0), data, spl_token.TOKEN_PROGRAM_ID)
-            )
+            program = self._token_program(mint)
+            address = get_associated_token_address(owner, mint, program)
+            self.bank.svm.set_account(address, SvmAccount(rent + (amount if native else 0), data, program))
             accounts[mint] = address
         return accounts
+
+    def _token_program(self, mint: Pubkey) -> Pubkey:
+        """The program of a mint the fork holds (a Token-2022 mint's accounts are that program's);
+        SPL Token for one it does not."""
+        account = self.bank.get_account(mint)
+        if account is not None and account.owner in _TOKEN_PROGRAMS:
+            return account.owner
+        return spl_token.TOKEN_PROGRAM_ID
 
     def _protected(self, key: Pubkey, owner: Pubkey | None) -> bool:
         if owner is not None and (owner == SYSVAR_OWNER or owner in _LOADERS):
@@ -294,8 +301,11 @@ def _token_changes(
     return tuple(changes)
 
 
+_TOKEN_PROGRAMS = (spl_token.TOKEN_PROGRAM_ID, spl_token.TOKEN_2022_PROGRAM_ID)
+
+
 def _token(account: SvmAccount | None) -> spl_token.TokenAccount | None:
-    if account is None or account.owner != spl_token.TOKEN_PROGRAM_ID:
+    if account is None or account.owner not in _TOKEN_PROGRAMS:
         return None
     try:
         return spl_token.decode_token_account(bytes(account.data), account.owner)

@@ -8,7 +8,14 @@ from collections import Counter
 import pytest
 
 from mevbot.dex.registry import venue_by_name
-from mevbot.dex.spl_token import NATIVE_MINT, TOKEN_PROGRAM_ID, decode_mint, decode_token_account
+from mevbot.dex.spl_token import (
+    NATIVE_MINT,
+    TOKEN_2022_PROGRAM_ID,
+    TOKEN_PROGRAM_ID,
+    decode_mint,
+    decode_token_account,
+    untradable_mint,
+)
 from mevbot.market.model import MarketModel
 from mevbot.sandbox.universe import generate_universe
 from mevbot.search.engine import CycleSearch, SearchSettings
@@ -63,17 +70,27 @@ def test_mints_and_vaults_are_real_token_accounts(universe) -> None:  # type: ig
     mints = {t.mint: t for t in universe.tokens}
     vaults = 0
     for account in universe.accounts:
-        if account.owner != TOKEN_PROGRAM_ID:
+        if account.owner not in (TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID):
             continue
         if account.pubkey in mints:
             assert decode_mint(account.data, account.owner).decimals == mints[account.pubkey].decimals
+            assert account.owner == mints[account.pubkey].program
             continue
         token = decode_token_account(account.data, account.owner)
-        assert token.mint in mints
+        assert token.mint in mints and account.owner == mints[token.mint].program  # a vault is its mint's program's
         if token.mint == NATIVE_MINT:  # wrapped SOL holds its balance in lamports
             assert token.is_native is not None and account.lamports == token.is_native + token.amount
         vaults += 1
     assert vaults == 2 * len(universe.pools)
+    token_2022 = {mint for mint, token in mints.items() if token.program == TOKEN_2022_PROGRAM_ID}
+    assert token_2022 and all(untradable_mint(*_mint_account(universe, mint)) is None for mint in token_2022)
+    on_amm_v4 = {mint for pool in universe.pools if pool.venue == "raydium_amm_v4" for mint in (pool.mint_a, pool.mint_b)}
+    assert not token_2022 & on_amm_v4  # the AMM v4 program moves SPL Token only
+
+
+def _mint_account(universe, mint):  # type: ignore[no-untyped-def]
+    account = next(a for a in universe.accounts if a.pubkey == mint)
+    return account.data, account.owner
 
 
 def test_whirlpools_have_initialized_ticks_in_both_tick_array_layouts(universe) -> None:  # type: ignore[no-untyped-def]
