@@ -59,7 +59,14 @@ class Store:
             raise
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self._db.execute(sql, list(params)).fetchall()
+        """Through a cursor of its own: the writer's thread may be using the store's connection,
+        which refuses a second caller instead of waiting (a cursor is a connection to the same
+        database, and sees what the writer has committed)."""
+        cursor = self._db.cursor()
+        try:
+            return cursor.execute(sql, list(params)).fetchall()
+        finally:
+            cursor.close()
 
     def export_snapshot(self) -> None:
         """Copy the database to `<path>.snapshot` atomically, for readers while the daemon holds the lock."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
 
@@ -155,4 +156,28 @@ async def test_slow_snapshots_space_out(tmp_path: Path, monkeypatch) -> None:  #
     assert len(exports) == 1
     await writer.stop()
     assert len(exports) == 2  # and one at stop, so readers see everything
+    store.close()
+
+
+def test_a_query_while_the_writer_thread_writes_waits_for_nothing_and_sees_committed_rows(tmp_path: Path) -> None:
+    """The daemon reads the store on its loop (the control gate's nonces at start) while the writer's
+    thread inserts and exports snapshots on the store's connection, which refuses a second caller."""
+    store = Store(tmp_path / "busy.duckdb")
+    writing = threading.Event()
+    done = threading.Event()
+
+    def write() -> None:
+        for batch in range(200):
+            store.insert("costs", [(float(batch), "test", index, "") for index in range(50)])
+            writing.set()
+        done.set()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    writing.wait()
+    seen = []
+    while not done.is_set():
+        seen.append(store.query("SELECT count(*) FROM costs")[0][0])
+    thread.join()
+    assert seen and seen == sorted(seen) and store.query("SELECT count(*) FROM costs")[0][0] == 200 * 50
     store.close()
