@@ -40,6 +40,8 @@ from mevbot.dex.base import DexError
 from mevbot.dex.spl_token import NATIVE_MINT
 from mevbot.events import AccountUpdate, Decision, Opportunity
 from mevbot.ingest.bootstrap import load_market
+from mevbot.ingest.cluster_clock import RESYNC_S as CLOCK_RESYNC_S
+from mevbot.ingest.cluster_clock import ClusterClock, fetch_clock
 from mevbot.ingest.coalesce import UpdateCoalescer
 from mevbot.ingest.pubsub import PubSubFeed
 from mevbot.ingest.rpc import RpcClient, RpcError
@@ -132,6 +134,7 @@ class Engine:
         self.exit_code = EXIT_OK
         self.current_slot = 0
         self._blockhash: Hash | None = None
+        self._cluster_clock: ClusterClock | None = None  # None: not read, pools' open times unchecked
         self._in_flight: set[asyncio.Task[None]] = set()
         self._flights: dict[str, _InFlight] = {}  # bundle id → what it trades, while its status is open
         self._opportunities: asyncio.Queue[tuple[Opportunity, int]] = asyncio.Queue(maxsize=64)
@@ -208,6 +211,7 @@ class Engine:
                 ("model", self._model_stage),
                 ("execute", self._execute_stage),
                 ("blockhash", self._blockhash_stage),
+                ("clock", self._clock_stage),
                 ("telemetry", self._telemetry_stage),
                 ("warm", self.keep_warm),
             ):
@@ -250,6 +254,7 @@ class Engine:
         tips = [Pubkey.from_string(a) for a in await self.router.regions[0].client.tip_accounts()]
         tables = await self._lookup_tables(model)
         self.attach_market(model, slot=slot, blockhash=blockhash, tip_accounts=tips, lookup_tables=tables)
+        await self._read_clock()
         log.info("market: %d pools, %d cycles, slot %d", len(self.model.registry), len(self.search.cycles),
                  self.current_slot)  # fmt: skip
 
@@ -321,6 +326,25 @@ class Engine:
         if slot > self.current_slot:
             self.current_slot = slot
             self.telemetry.slot = slot
+            if self._cluster_clock is not None:
+                self._pools_opened(self.model.set_clock(self._cluster_clock.at(slot)))
+
+    def _pools_opened(self, pool_ids: tuple[int, ...]) -> None:
+        if pool_ids:
+            addresses = ", ".join(str(self.model.registry.pool(pool_id).address) for pool_id in pool_ids[:5])
+            log.info("%d pool(s) open for trading: %s", len(pool_ids), addresses)
+
+    async def _read_clock(self) -> None:
+        """Read the cluster's clock, which new pools' open times are checked against."""
+        clock = await fetch_clock(self.rpc)
+        if clock is None:
+            log.warning("the node serves no Clock sysvar: pools' open times are not checked")
+            return
+        self._cluster_clock = clock
+        self._pools_opened(self.model.set_clock(clock.at(max(self.current_slot, clock.slot))))
+        waiting = self.model.opens_later()
+        if waiting:
+            log.info("%d pool(s) wait for their open time, the first at %d", len(waiting), min(waiting.values()))
 
     async def _model_stage(self) -> None:
         while True:
@@ -665,6 +689,12 @@ class Engine:
             await asyncio.sleep(period)
             with contextlib.suppress(RpcError):
                 self._blockhash, _ = await self.rpc.get_latest_blockhash()
+
+    async def _clock_stage(self) -> None:
+        while True:
+            await asyncio.sleep(CLOCK_RESYNC_S)
+            with contextlib.suppress(RpcError):
+                await self._read_clock()
 
     async def _telemetry_stage(self) -> None:
         last_saved = time.monotonic()

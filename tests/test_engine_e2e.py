@@ -3,18 +3,22 @@ the bank's balances to the lamport, and shutdown is clean."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
+from solders.account import Account as SvmAccount
 from solders.pubkey import Pubkey
 from typer.testing import CliRunner
 
 from mevbot.cli import app
 from mevbot.config import parse_config
+from mevbot.dex import raydium_cpmm
 from mevbot.dex.spl_token import NATIVE_MINT, TOKEN_2022_PROGRAM_ID, token_amount
 from mevbot.engine import EXIT_OK, Endpoints, Engine
 from mevbot.observe.dna import verify_chain
 from mevbot.observe.store import Store
+from mevbot.sandbox.bank import GENESIS_UNIX_TIMESTAMP
 from mevbot.sandbox.cluster import start_sandbox
 from mevbot.sandbox.settings import settings_from_config
 
@@ -88,3 +92,41 @@ async def test_run_lands_bundles_loses_some_and_pnl_matches_the_bank(tmp_path: P
     assert shown["bundles_sent"] == figures["bundles_sent"]
     assert shown["net_lamports"] == after - before
     assert sum(group["pnl_lamports"] for group in shown["groups"]) == shown["pnl_lamports"]
+
+
+async def test_a_pool_that_opens_later_is_traded_only_once_open(tmp_path: Path) -> None:
+    """A planted cycle's CPMM pool is made to open 30 cluster-seconds in: the daemon reads the
+    cluster's clock and sends nothing through the pool before then (the program would refuse it
+    with NotApproved, and every refusal is a failed bundle), and trades it once open."""
+    config = _config(tmp_path)
+    async with start_sandbox(settings_from_config(config.sandbox)) as sandbox:
+        bank = sandbox.bank
+        cycle = next(c for c in sandbox.universe.planted if c.skewed_pool in _cpmm_pools(sandbox))
+        account = bank.get_account(cycle.skewed_pool)
+        pool = raydium_cpmm.decode_pool_state(cycle.skewed_pool, bytes(account.data))
+        opens = bank.unix_timestamp + 30
+        later = raydium_cpmm.encode_pool_state(dataclasses.replace(pool, open_time=opens))
+        bank.set_account(cycle.skewed_pool, SvmAccount(account.lamports, later, account.owner, False))
+        endpoints = Endpoints((sandbox.rpc_url,), (sandbox.ws_url,), (("sandbox", sandbox.block_engine_url),),
+                              sandbox.payer_keypair_path, base_mints=(NATIVE_MINT,))  # fmt: skip
+        summary = await Engine(config, endpoints).run(slots=250, duration=120)
+        open_slot = next(slot for slot in range(bank.slot + 1) if GENESIS_UNIX_TIMESTAMP + slot * 400 // 1000 >= opens)
+
+    assert summary.exit_code == EXIT_OK, summary.reason
+    store = Store(config.storage.db_path, read_only=True)
+    try:
+        rows = store.query(
+            "SELECT r.outcome, r.reason, r.landed_slot, d.payload FROM bundle_results r "
+            "JOIN bundles b USING (bundle_id) JOIN decisions d ON d.seq = b.decision_seq"
+        )
+    finally:
+        store.close()
+    assert not [reason for _, reason, _, _ in rows if "NotApproved" in (reason or "")]
+    through = [(outcome, slot) for outcome, _, slot, payload in rows
+               if any(hop["pool"] == str(cycle.skewed_pool) for hop in json.loads(payload)["route"])]  # fmt: skip
+    landed = [slot for outcome, slot in through if outcome == "landed"]
+    assert landed and min(landed) >= open_slot, (open_slot, through)
+
+
+def _cpmm_pools(sandbox) -> set[Pubkey]:  # type: ignore[no-untyped-def]
+    return {spec.address for spec in sandbox.universe.pools if spec.venue == "raydium_cpmm"}

@@ -10,6 +10,10 @@ program where only one is possible (AMM v4), else from the mint account (`missin
 the mints still unknown). A pool with a mint whose Token-2022 extensions change or guard transfers
 (a fee, a hook…) is not registered: its quotes and instructions would be wrong.
 
+Pools whose program refuses swaps until an open time (new CPMM and AMM v4 pools) are unquotable
+until the cluster clock, which the owner of the model sets (`set_clock`), reaches it: a cycle
+through one would look like the best there is and fail on chain every time.
+
 Most updates are a vault balance or a pool's price: `venue_views` re-reads only the account that
 changed (and only the fields of a pool account that moved) where that gives exactly what a full
 decode and load would; everything else is decoded and loaded in full.
@@ -29,7 +33,14 @@ from mevbot.dex.spl_token import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, untrad
 from mevbot.events import Account, AccountUpdate
 from mevbot.market.hot_state import HotState
 from mevbot.market.registry import PoolRegistry, Tracking
-from mevbot.market.venue_views import claims_to_be_pool, hot_view, pool_token_programs, redecode_pool, refresh
+from mevbot.market.venue_views import (
+    claims_to_be_pool,
+    hot_view,
+    opens_at,
+    pool_token_programs,
+    redecode_pool,
+    refresh,
+)
 
 
 @dataclass(slots=True)
@@ -76,6 +87,8 @@ class MarketModel:
         self._accounts: dict[Pubkey, _Stored] = {}
         self._data: Mapping[Pubkey, bytes] = _StoredBytes(self._accounts)
         self._untradable_mints: dict[Pubkey, str] = {}  # mint → why no pool trading it is registered
+        self._clock: int | None = None  # cluster unix time; None: not known, open times not checked
+        self._not_open: dict[int, int] = {}  # pool id → open time still ahead of the clock
 
     # --- building --------------------------------------------------------------------------------
 
@@ -153,7 +166,37 @@ class MarketModel:
                 self.registry.set_token_program(mint, program)
         self.hot.add()
         self._states.append(None)
+        self._note_open_time(len(self._states) - 1, pool)
         return None
+
+    def _note_open_time(self, pool_id: int, pool: Any) -> None:
+        """Hold the pool back while its open time is ahead of the clock (checked at each commit)."""
+        opens = opens_at(pool)
+        if self._clock is not None and opens > self._clock:
+            self._not_open[pool_id] = opens
+        else:
+            self._not_open.pop(pool_id, None)
+
+    def set_clock(self, now: int) -> tuple[int, ...]:
+        """Move the cluster clock to `now` (unix seconds; it never goes back); returns the ids of
+        the pools that open by then, quotable again from their current state."""
+        if self._clock is None:  # first reading: every pool's open time is checked against it
+            self._clock = now
+            for pool_id in range(len(self.registry)):
+                self._note_open_time(pool_id, self.registry.pool(pool_id).pool)
+                if pool_id in self._not_open:
+                    self._commit(pool_id, None, int(self.hot.slot[pool_id]))
+            return ()
+        self._clock = max(self._clock, now)
+        opened = tuple(pool_id for pool_id, opens in self._not_open.items() if opens <= self._clock)
+        for pool_id in opened:
+            del self._not_open[pool_id]
+            self._load_into(pool_id)
+        return opened
+
+    def opens_later(self) -> dict[int, int]:
+        """Pool id → open time, for the pools held back until the clock reaches it."""
+        return dict(self._not_open)
 
     def _load_into(self, pool_id: int) -> str | None:
         """(Re-)load one pool from the stored bytes; the reason it cannot be quoted, else None."""
@@ -229,6 +272,8 @@ class MarketModel:
             stored.data, stored.slot = data, slot
         if own_id is not None:
             self.registry.replace_pool(own_id, pool, dependencies)
+            if self._clock is not None:
+                self._note_open_time(own_id, pool)
         for pool_id, state in loaded:
             self._commit(pool_id, state, slot)
         self.stats.applied += 1
@@ -304,8 +349,12 @@ class MarketModel:
         return loaded
 
     def _commit(self, pool_id: int, state: Any | None, slot: int) -> None:
+        """Store the pool's exact state and its float view (None and zeros: unquotable, as is a
+        pool not open yet)."""
         view = None
-        if state is not None:
+        if self._not_open and pool_id in self._not_open:
+            state = None
+        elif state is not None:
             try:
                 view = hot_view(state)
             except QuoteError:

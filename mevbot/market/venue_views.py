@@ -47,6 +47,17 @@ def pool_token_programs(pool: Any) -> tuple[Pubkey | None, Pubkey | None]:
     return None, None
 
 
+def opens_at(pool: Any) -> int:
+    """The cluster time (unix seconds) before which the pool's program refuses swaps; 0 if never.
+    A CPMM pool refuses before its `open_time`; an AMM v4 pool waiting to trade, before its
+    `pool_open_time`. Quotes leave this to whoever has the clock (the market model)."""
+    if isinstance(pool, raydium_cpmm.CpmmPool):
+        return pool.open_time
+    if isinstance(pool, raydium_amm_v4.AmmV4Pool) and pool.status == raydium_amm_v4.AmmStatus.WAITING_TRADE:
+        return pool.pool_open_time
+    return 0
+
+
 def claims_to_be_pool(program_id: Pubkey, data: bytes) -> bool:
     """True when bytes owned by `program_id` say they are its pool account, so a decode failure
     means a broken pool rather than another account type (a tick array, a config)."""

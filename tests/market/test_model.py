@@ -229,3 +229,62 @@ def test_a_malformed_pool_looking_update_keeps_the_bytes_held_for_that_account(m
     assert model.stats.malformed == 1
     assert (model.account_data(spare.pubkey), model.account_slot(spare.pubkey)) == (spare.data, 0)
     assert len(model.registry) == 3
+
+
+def _opening_later(builder: MarketBuilder, address: Pubkey, opens: int) -> list[Account]:
+    """The builder's accounts with one pool made to open at `opens` (a CPMM `open_time`, or an AMM
+    v4 pool waiting to trade until its `pool_open_time`)."""
+    out = []
+    for account in builder.accounts:
+        if account.pubkey == address and account.owner == raydium_cpmm.PROGRAM_ID:
+            pool = raydium_cpmm.decode_pool_state(address, account.data)
+            account = dataclasses.replace(
+                account, data=raydium_cpmm.encode_pool_state(dataclasses.replace(pool, open_time=opens))
+            )
+        elif account.pubkey == address:
+            pool = raydium_amm_v4.decode_amm_info(address, account.data)
+            waiting = dataclasses.replace(pool, status=raydium_amm_v4.AmmStatus.WAITING_TRADE, pool_open_time=opens)
+            account = dataclasses.replace(account, data=raydium_amm_v4.encode_amm_info(waiting))
+        out.append(account)
+    return out
+
+
+@pytest.mark.parametrize("venue", ["cpmm", "amm"])
+def test_a_pool_is_unquotable_until_the_cluster_clock_reaches_its_open_time(market, venue: str) -> None:  # type: ignore[no-untyped-def]
+    builder, pools = market
+    opens = 1_700_000_100
+    model, _ = MarketModel.from_accounts(_opening_later(builder, pools[venue], opens))
+    pool_id = model.registry.pool_id(pools[venue])
+    assert model.state(pool_id) is not None  # no clock yet: open times are not checked
+    open_state = model.state(pool_id)
+
+    assert model.set_clock(opens - 50) == ()
+    assert model.state(pool_id) is None and model.hot.reserve_a[pool_id] == 0.0
+    assert model.opens_later() == {pool_id: opens}
+    others = [i for i in range(len(model.registry)) if i != pool_id]
+    assert all(model.state(i) is not None for i in others)
+    vault = model.registry.dependencies(pool_id)[-1]  # a vault update re-loads it: still held back
+    assert model.apply(vault_update(model, vault, 123_456_789, slot=40)) == (pool_id,)
+    assert model.state(pool_id) is None and model.hot.reserve_a[pool_id] == 0.0
+
+    assert model.set_clock(opens - 1) == ()
+    assert model.set_clock(opens) == (pool_id,)  # the programs refuse only before the open time
+    state = model.state(pool_id)
+    assert state is not None and state != open_state  # loaded from what the vault holds now
+    assert model.hot.reserve_a[pool_id] > 0 and model.opens_later() == {}
+    assert model.set_clock(opens - 10) == () and model.state(pool_id) is not None  # the clock never goes back
+
+
+def test_an_amm_v4_pool_open_for_swaps_ignores_its_open_time(market) -> None:  # type: ignore[no-untyped-def]
+    """Only a pool waiting to trade checks `pool_open_time`; an initialized one swaps already."""
+    builder, pools = market
+    accounts = []
+    for account in builder.accounts:
+        if account.pubkey == pools["amm"]:
+            pool = raydium_amm_v4.decode_amm_info(account.pubkey, account.data)
+            data = raydium_amm_v4.encode_amm_info(dataclasses.replace(pool, pool_open_time=2_000_000_000))
+            account = dataclasses.replace(account, data=data)
+        accounts.append(account)
+    model, _ = MarketModel.from_accounts(accounts)
+    model.set_clock(1_700_000_000)
+    assert model.state(model.registry.pool_id(pools["amm"])) is not None and model.opens_later() == {}
