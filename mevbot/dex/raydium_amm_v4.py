@@ -309,8 +309,8 @@ def state_of(pool: AmmV4Pool, coin_vault_amount: int, pc_vault_amount: int) -> A
 def _sides(state: AmmV4State, a_to_b: bool) -> tuple[int, int, int]:
     """(reserve_in, reserve_out, input vault balance) after the pool-level checks a swap makes first.
 
-    A WaitingTrade pool also needs the clock past `pool_open_time`; the caller, who has the clock,
-    checks that.
+    A WaitingTrade pool also needs the clock past `pool_open_time`; the market model, which has the
+    cluster's clock, holds such a pool back (`MarketModel.set_clock`).
     """
     pool = state.pool
     if pool.status == AmmStatus.UNINITIALIZED:  # `load_mut_checked`, before anything else

@@ -592,7 +592,8 @@ class RaydiumCpmm:
 def _sides(state: CpmmState, a_to_b: bool) -> tuple[int, int, int, bool]:
     """(reserve_in, reserve_out, input vault balance, creator fee on input) after the status check.
 
-    The program also refuses before `open_time`; the caller, who has the clock, checks that.
+    The program also refuses before `open_time`; the market model, which has the cluster's clock,
+    holds such a pool back (`MarketModel.set_clock`).
     """
     if state.pool.status & STATUS_DISABLE_SWAP:
         raise QuoteError(
