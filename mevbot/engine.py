@@ -36,8 +36,8 @@ from mevbot.control.socket import serve_control
 from mevbot.decide.bandit import Bandit, fraction_of, region_bandit, route_class, tip_bandit
 from mevbot.decide.policy import Policy, decide
 from mevbot.decide.risk import RiskEngine, RiskLimits, RiskState, RiskTransition
-from mevbot.dex.base import DexError
-from mevbot.dex.spl_token import NATIVE_MINT
+from mevbot.dex.base import DecodeError, DexError
+from mevbot.dex.spl_token import NATIVE_MINT, decode_token_account
 from mevbot.events import AccountUpdate, Decision, Opportunity
 from mevbot.ingest.bootstrap import load_market
 from mevbot.ingest.cluster_clock import RESYNC_S as CLOCK_RESYNC_S
@@ -59,7 +59,7 @@ from mevbot.observe.recorder import (
 from mevbot.observe.store import Store, StoreWriter
 from mevbot.package.bundle import Bundle
 from mevbot.package.keys import TradingKey, load_keypair
-from mevbot.package.route import RouteBuilder, market_accounts
+from mevbot.package.route import RouteBuilder, associated_token_account, market_accounts
 from mevbot.package.transaction import PackageError
 from mevbot.search.engine import CycleSearch, SearchSettings
 from mevbot.simulate.replay import Rejection, Replay, check_profit, replay_route
@@ -135,6 +135,7 @@ class Engine:
         self.current_slot = 0
         self._blockhash: Hash | None = None
         self._cluster_clock: ClusterClock | None = None  # None: not read, pools' open times unchecked
+        self._wallet_wsol: int | None = None  # wrapped SOL the wallet can trade; None: not read
         self._in_flight: set[asyncio.Task[None]] = set()
         self._flights: dict[str, _InFlight] = {}  # bundle id → what it trades, while its status is open
         self._opportunities: asyncio.Queue[tuple[Opportunity, int]] = asyncio.Queue(maxsize=64)
@@ -177,6 +178,7 @@ class Engine:
         self._blockhash = blockhash
         self.tip_accounts = tip_accounts
         self.telemetry.slot = slot
+        self._cap_sizing()
 
     async def run(self, *, slots: int | None = None, duration: float | None = None) -> RunSummary:
         cores = pin_to_cores(self.config.cpu_affinity)
@@ -211,7 +213,7 @@ class Engine:
                 ("model", self._model_stage),
                 ("execute", self._execute_stage),
                 ("blockhash", self._blockhash_stage),
-                ("clock", self._clock_stage),
+                ("chain", self._chain_stage),
                 ("telemetry", self._telemetry_stage),
                 ("warm", self.keep_warm),
             ):
@@ -255,6 +257,7 @@ class Engine:
         tables = await self._lookup_tables(model)
         self.attach_market(model, slot=slot, blockhash=blockhash, tip_accounts=tips, lookup_tables=tables)
         await self._read_clock()
+        await self._read_wallet()
         log.info("market: %d pools, %d cycles, slot %d", len(self.model.registry), len(self.search.cycles),
                  self.current_slot)  # fmt: skip
 
@@ -632,6 +635,9 @@ class Engine:
             if mint != str(NATIVE_MINT):
                 self.recorder.holding(mint, amount, slot or self.current_slot, now)
                 self._risk_moved(self.risk.on_inventory(mint, amount, now))
+            elif self._wallet_wsol is not None:
+                self._wallet_wsol = amount
+                self._cap_sizing()
 
     def _take_off(self, flight: _InFlight) -> None:
         """Two bundles of ours on the same pools in flight at once: at most one lands, and when one
@@ -690,11 +696,44 @@ class Engine:
             with contextlib.suppress(RpcError):
                 self._blockhash, _ = await self.rpc.get_latest_blockhash()
 
-    async def _clock_stage(self) -> None:
+    async def _chain_stage(self) -> None:
+        """Re-read the cluster's clock and the wallet now and then (an operator may top it up)."""
         while True:
             await asyncio.sleep(CLOCK_RESYNC_S)
             with contextlib.suppress(RpcError):
                 await self._read_clock()
+                await self._read_wallet()
+
+    async def _read_wallet(self) -> None:
+        """What the wallet holds of wrapped SOL, the start token every bundle spends from."""
+        wsol = associated_token_account(self.key.pubkey, NATIVE_MINT)
+        (account,) = await self.rpc.get_multiple_accounts([wsol])
+        amount = 0
+        if account is not None:
+            try:
+                held = decode_token_account(account.data, account.owner)
+            except DecodeError:
+                held = None
+            if held is None or held.mint != NATIVE_MINT or held.owner != self.key.pubkey:
+                log.error("wallet: %s is not the wallet's wrapped SOL account", wsol)
+            else:
+                amount = held.amount
+        if amount != self._wallet_wsol:
+            log.info("wallet: %d lamports of wrapped SOL in %s%s", amount, wsol,
+                     " (the dry run sizes trades without this cap)" if self.dry_run else "")  # fmt: skip
+            if not amount and not self.dry_run:
+                log.error("wallet: no wrapped SOL to trade with; wrap some into %s", wsol)
+        self._wallet_wsol = amount
+        self._cap_sizing()
+
+    def _cap_sizing(self) -> None:
+        """Size trades within what may be traded: the notional limit and, live, the wrapped SOL the
+        wallet holds (a bundle that spends more fails on chain; one over the limit is refused)."""
+        cap = self.risk.limits.max_notional
+        if self._wallet_wsol is not None and not self.dry_run:
+            cap = min(cap, self._wallet_wsol)
+        if cap != self.search.settings.max_amount_in:
+            self.search.settings = replace(self.search.settings, max_amount_in=max(0, cap))
 
     async def _telemetry_stage(self) -> None:
         last_saved = time.monotonic()
@@ -762,6 +801,7 @@ class Engine:
             self.risk.limits = replace(
                 self.risk.limits, **{name: type(getattr(self.risk.limits, name))(value)}
             )
+            self._cap_sizing()
         elif verdict.command == "set-bandit":
             share = args.get("max_explore_share")
             if not isinstance(share, int | float) or not 0 <= share <= 1:

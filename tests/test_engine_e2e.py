@@ -7,6 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import pytest
 from solders.account import Account as SvmAccount
 from solders.pubkey import Pubkey
 from typer.testing import CliRunner
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 from mevbot.cli import app
 from mevbot.config import parse_config
 from mevbot.dex import raydium_cpmm
-from mevbot.dex.spl_token import NATIVE_MINT, TOKEN_2022_PROGRAM_ID, token_amount
+from mevbot.dex.spl_token import NATIVE_MINT, TOKEN_2022_PROGRAM_ID, encode_token_account, token_amount
 from mevbot.engine import EXIT_OK, Endpoints, Engine
 from mevbot.observe.dna import verify_chain
 from mevbot.observe.store import Store
@@ -130,3 +131,38 @@ async def test_a_pool_that_opens_later_is_traded_only_once_open(tmp_path: Path) 
 
 def _cpmm_pools(sandbox) -> set[Pubkey]:  # type: ignore[no-untyped-def]
     return {spec.address for spec in sandbox.universe.pools if spec.venue == "raydium_cpmm"}
+
+
+@pytest.mark.parametrize(("wrapped", "notional"), [(10_000_000, 50_000_000), (50_000_000, 10_000_000)],
+                         ids=["wallet", "notional_limit"])
+async def test_trades_are_sized_within_the_wallet_and_the_notional_limit(
+    tmp_path: Path, wrapped: int, notional: int
+) -> None:
+    """The planted cycles' best sizes are out of reach: the daemon sizes every bundle within the
+    wrapped SOL the wallet holds (more would fail on chain, InsufficientFunds) and within the
+    notional limit (more would be refused), and still lands trades."""
+    config = _config(tmp_path, max_notional_lamports=notional)
+    async with start_sandbox(settings_from_config(config.sandbox)) as sandbox:
+        bank, wsol = sandbox.bank, sandbox.token_account(NATIVE_MINT)
+        account = bank.get_account(wsol)
+        rent = account.lamports - token_amount(bytes(account.data))
+        data = encode_token_account(NATIVE_MINT, sandbox.payer_pubkey, wrapped, is_native=rent)
+        bank.set_account(wsol, SvmAccount(rent + wrapped, data, account.owner, False))
+        endpoints = Endpoints((sandbox.rpc_url,), (sandbox.ws_url,), (("sandbox", sandbox.block_engine_url),),
+                              sandbox.payer_keypair_path, base_mints=(NATIVE_MINT,))  # fmt: skip
+        summary = await Engine(config, endpoints).run(slots=200, duration=120)
+        final = token_amount(bytes(bank.get_account(wsol).data))  # it only grows, by the trades that land
+
+    assert summary.exit_code == EXIT_OK and summary.figures["landed"] >= 1, summary.figures
+    store = Store(config.storage.db_path, read_only=True)
+    try:
+        sent = store.query(
+            "SELECT o.amount_in, r.reason FROM bundles b JOIN decisions d ON d.seq = b.decision_seq "
+            "JOIN opportunities o ON o.id = d.opportunity_id JOIN bundle_results r USING (bundle_id)"
+        )
+        refused = store.query("SELECT count(*) FROM decisions WHERE reason LIKE '%notional%'")[0][0]
+    finally:
+        store.close()
+    assert sent and max(int(amount) for amount, _ in sent) <= min(final, notional)
+    assert not [reason for _, reason in sent if "InsufficientFunds" in (reason or "")]
+    assert refused == 0  # sized within the limit, not refused for it
