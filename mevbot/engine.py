@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import gc
 import hashlib
+import itertools
 import logging
 import random
 import time
@@ -83,6 +84,7 @@ STAGE_FAILURE_WINDOW_S = 60.0
 UNKNOWN_GRACE_S = 2.0  # how long a bundle whose send got no reply may stay unknown to the engine
 YOUNG_GC_AT = (200, 8)  # idle time collects the youngest generation / the middle one from these counts
 ROUTES_AHEAD_CHECKED = 8  # routes near profit one compile ahead looks at for one without a compiled message
+TOKEN_ACCOUNTS_EVERY = 6  # chain-stage rounds (of `CLOCK_RESYNC_S`) between reads of the wallet's token accounts
 SIGNATURES_PREPARED = 2  # signing nonces drawn per idle moment: the rehearsal's signature uses one
 
 
@@ -136,6 +138,7 @@ class Engine:
         self._blockhash: Hash | None = None
         self._cluster_clock: ClusterClock | None = None  # None: not read, pools' open times unchecked
         self._wallet_wsol: int | None = None  # wrapped SOL the wallet can trade; None: not read
+        self._token_accounts: set[Pubkey] | None = None  # mints the wallet has an ATA for; None: not read
         self._in_flight: set[asyncio.Task[None]] = set()
         self._flights: dict[str, _InFlight] = {}  # bundle id → what it trades, while its status is open
         self._opportunities: asyncio.Queue[tuple[Opportunity, int]] = asyncio.Queue(maxsize=64)
@@ -258,6 +261,7 @@ class Engine:
         self.attach_market(model, slot=slot, blockhash=blockhash, tip_accounts=tips, lookup_tables=tables)
         await self._read_clock()
         await self._read_wallet()
+        await self._read_token_accounts()
         log.info("market: %d pools, %d cycles, slot %d", len(self.model.registry), len(self.search.cycles),
                  self.current_slot)  # fmt: skip
 
@@ -413,6 +417,8 @@ class Engine:
             decision = replace(
                 decision, send=False, reason="start token is not SOL: tips and PnL are in lamports"
             )
+        elif (missing := self._missing_token_account(opportunity)) is not None:
+            decision = replace(decision, send=False, reason=f"wallet: no token account for {missing}")
         elif decision.send:
             refusal = check_profit(replay, tip_lamports=decision.tip_lamports, fee_lamports=decision.fee_lamports,
                                    min_profit=self.config.decide.min_profit_lamports)  # fmt: skip
@@ -697,12 +703,36 @@ class Engine:
                 self._blockhash, _ = await self.rpc.get_latest_blockhash()
 
     async def _chain_stage(self) -> None:
-        """Re-read the cluster's clock and the wallet now and then (an operator may top it up)."""
-        while True:
+        """Re-read the cluster's clock and the wallet now and then (an operator may top it up, or
+        create token accounts)."""
+        for rounds in itertools.count(1):
             await asyncio.sleep(CLOCK_RESYNC_S)
             with contextlib.suppress(RpcError):
                 await self._read_clock()
                 await self._read_wallet()
+                if rounds % TOKEN_ACCOUNTS_EVERY == 0:
+                    await self._read_token_accounts()
+
+    async def _read_token_accounts(self) -> None:
+        """Which of the market's tokens the wallet has its associated token account for: a swap in
+        or out of a token moves it through that account, and fails on chain without one."""
+        registry, owner = self.model.registry, self.key.pubkey
+        mints = [registry.mint(token) for token in range(registry.token_count)]
+        known = [(mint, program) for mint in mints if (program := registry.token_program(mint)) is not None]
+        fetched = await self.rpc.get_multiple_accounts(
+            associated_token_account(owner, mint, program) for mint, program in known
+        )
+        held = {mint for (mint, _), account in zip(known, fetched, strict=True) if account is not None}
+        if held != self._token_accounts:
+            log.info("wallet: token accounts for %d of the market's %d tokens%s", len(held), len(mints),
+                     "" if self.dry_run else "; routes through the others are refused until they exist")  # fmt: skip
+        self._token_accounts = held
+
+    def _missing_token_account(self, opportunity: Opportunity) -> Pubkey | None:
+        """A token of the route the wallet has no account for (live only), if any."""
+        if self._token_accounts is None or self.dry_run:
+            return None
+        return next((mint for mint in opportunity.token_path if mint not in self._token_accounts), None)
 
     async def _read_wallet(self) -> None:
         """What the wallet holds of wrapped SOL, the start token every bundle spends from."""

@@ -19,6 +19,7 @@ from mevbot.dex.spl_token import NATIVE_MINT, TOKEN_2022_PROGRAM_ID, encode_toke
 from mevbot.engine import EXIT_OK, Endpoints, Engine
 from mevbot.observe.dna import verify_chain
 from mevbot.observe.store import Store
+from mevbot.package.route import associated_token_account
 from mevbot.sandbox.bank import GENESIS_UNIX_TIMESTAMP
 from mevbot.sandbox.cluster import start_sandbox
 from mevbot.sandbox.settings import settings_from_config
@@ -166,3 +167,29 @@ async def test_trades_are_sized_within_the_wallet_and_the_notional_limit(
     assert sent and max(int(amount) for amount, _ in sent) <= min(final, notional)
     assert not [reason for _, reason in sent if "InsufficientFunds" in (reason or "")]
     assert refused == 0  # sized within the limit, not refused for it
+
+
+async def test_routes_through_a_token_the_wallet_has_no_account_for_are_refused(tmp_path: Path) -> None:
+    """The wallet's account for a planted cycle's middle token is gone: that cycle is refused with the
+    reason (sent, each would fail on chain), and the other cycle still trades."""
+    config = _config(tmp_path)
+    async with start_sandbox(settings_from_config(config.sandbox)) as sandbox:
+        cycles = sandbox.universe.planted
+        mint = next(m for m in cycles[1].mints[1:-1] if all(m not in c.mints for c in cycles if c is not cycles[1]))
+        program = sandbox.bank.get_account(mint).owner
+        sandbox.bank.set_account(associated_token_account(sandbox.payer_pubkey, mint, program),
+                                 SvmAccount(0, b"", Pubkey.default(), False))  # fmt: skip
+        endpoints = Endpoints((sandbox.rpc_url,), (sandbox.ws_url,), (("sandbox", sandbox.block_engine_url),),
+                              sandbox.payer_keypair_path, base_mints=(NATIVE_MINT,))  # fmt: skip
+        summary = await Engine(config, endpoints).run(slots=200, duration=120)
+
+    assert summary.exit_code == EXIT_OK and summary.figures["landed"] >= 1, summary.figures
+    store = Store(config.storage.db_path, read_only=True)
+    try:
+        decisions = store.query("SELECT send, reason, payload FROM decisions")
+    finally:
+        store.close()
+    through = [(send, reason) for send, reason, payload in decisions
+               if any(str(mint) in (hop["mint_in"], hop["mint_out"]) for hop in json.loads(payload)["route"])]  # fmt: skip
+    assert through and not any(send for send, _ in through)
+    assert any(reason == f"wallet: no token account for {mint}" for _, reason in through)
