@@ -84,6 +84,7 @@ STAGE_FAILURE_WINDOW_S = 60.0
 UNKNOWN_GRACE_S = 2.0  # how long a bundle whose send got no reply may stay unknown to the engine
 YOUNG_GC_AT = (200, 8)  # idle time collects the youngest generation / the middle one from these counts
 ROUTES_AHEAD_CHECKED = 8  # routes near profit one compile ahead looks at for one without a compiled message
+PAYER_RENT_RESERVE_LAMPORTS = 890_880  # rent-exempt minimum of a data-less account: a fee payer left below it fails
 TOKEN_ACCOUNTS_EVERY = 6  # chain-stage rounds (of `CLOCK_RESYNC_S`) between reads of the wallet's token accounts
 SIGNATURES_PREPARED = 2  # signing nonces drawn per idle moment: the rehearsal's signature uses one
 
@@ -139,6 +140,7 @@ class Engine:
         self._cluster_clock: ClusterClock | None = None  # None: not read, pools' open times unchecked
         self._wallet_wsol: int | None = None  # wrapped SOL the wallet can trade; None: not read
         self._token_accounts: set[Pubkey] | None = None  # mints the wallet has an ATA for; None: not read
+        self._wallet_lamports: int | None = None  # the payer's SOL, which pays tips and fees; None: not read
         self._in_flight: set[asyncio.Task[None]] = set()
         self._flights: dict[str, _InFlight] = {}  # bundle id → what it trades, while its status is open
         self._opportunities: asyncio.Queue[tuple[Opportunity, int]] = asyncio.Queue(maxsize=64)
@@ -417,13 +419,13 @@ class Engine:
             decision = replace(
                 decision, send=False, reason="start token is not SOL: tips and PnL are in lamports"
             )
-        elif (missing := self._missing_token_account(opportunity)) is not None:
-            decision = replace(decision, send=False, reason=f"wallet: no token account for {missing}")
         elif decision.send:
             refusal = check_profit(replay, tip_lamports=decision.tip_lamports, fee_lamports=decision.fee_lamports,
                                    min_profit=self.config.decide.min_profit_lamports)  # fmt: skip
             if refusal is not None:
                 decision = replace(decision, send=False, reason=f"replay: {refusal.code}: {refusal.detail}")
+            elif (short := self._wallet_refusal(opportunity, decision)) is not None:
+                decision = replace(decision, send=False, reason=f"wallet: {short}")
         seq = self.recorder.decision(decision, opportunity_id, now, arm=f"{arm.name}|{region_arm.name}",
                                      config_hash=self._config_hash)  # fmt: skip
         counters.decisions += 1
@@ -606,6 +608,8 @@ class Engine:
         holdings: dict[str, int] = {}
         if flight.landed:
             pnl, fee, holdings = await self._landed_books(flight.signature)
+            if self._wallet_lamports is not None:  # until the next read of the wallet
+                self._wallet_lamports -= flight.tip + fee
         elif flight.rivals:  # did one of ours take it? Each sets `resolved` before waiting: no cycle
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(deadline_s):
@@ -728,14 +732,27 @@ class Engine:
                      "" if self.dry_run else "; routes through the others are refused until they exist")  # fmt: skip
         self._token_accounts = held
 
-    def _missing_token_account(self, opportunity: Opportunity) -> Pubkey | None:
-        """A token of the route the wallet has no account for (live only), if any."""
-        if self._token_accounts is None or self.dry_run:
+    def _wallet_refusal(self, opportunity: Opportunity, decision: Decision) -> str | None:
+        """Why the wallet cannot carry this trade, live: a token of the route it has no account for,
+        or too few lamports to pay the tip and the fee and stay rent-exempt (the transaction would
+        fail). None if it can, or if the wallet was not read."""
+        if self.dry_run:
             return None
-        return next((mint for mint in opportunity.token_path if mint not in self._token_accounts), None)
+        if self._token_accounts is not None:
+            missing = next((mint for mint in opportunity.token_path if mint not in self._token_accounts), None)
+            if missing is not None:
+                return f"no token account for {missing}"
+        if self._wallet_lamports is not None:
+            needed = decision.tip_lamports + decision.fee_lamports + PAYER_RENT_RESERVE_LAMPORTS
+            if needed > self._wallet_lamports:
+                return (f"{self._wallet_lamports} lamports cannot pay tip {decision.tip_lamports} and fee "
+                        f"{decision.fee_lamports} and keep the payer rent-exempt")  # fmt: skip
+        return None
 
     async def _read_wallet(self) -> None:
-        """What the wallet holds of wrapped SOL, the start token every bundle spends from."""
+        """What the wallet holds: SOL, which pays tips and fees, and wrapped SOL, the start token every
+        bundle spends from."""
+        self._wallet_lamports = await self.rpc.get_balance(self.key.pubkey)
         wsol = associated_token_account(self.key.pubkey, NATIVE_MINT)
         (account,) = await self.rpc.get_multiple_accounts([wsol])
         amount = 0
@@ -749,7 +766,7 @@ class Engine:
             else:
                 amount = held.amount
         if amount != self._wallet_wsol:
-            log.info("wallet: %d lamports of wrapped SOL in %s%s", amount, wsol,
+            log.info("wallet: %d lamports, and %d of wrapped SOL in %s%s", self._wallet_lamports, amount, wsol,
                      " (the dry run sizes trades without this cap)" if self.dry_run else "")  # fmt: skip
             if not amount and not self.dry_run:
                 log.error("wallet: no wrapped SOL to trade with; wrap some into %s", wsol)
