@@ -37,6 +37,7 @@ from mevbot.control.socket import serve_control
 from mevbot.decide.bandit import Bandit, fraction_of, region_bandit, route_class, tip_bandit
 from mevbot.decide.policy import Policy, decide
 from mevbot.decide.risk import RiskEngine, RiskLimits, RiskState, RiskTransition
+from mevbot.decide.wallet import Wallet, sizing_cap, wallet_refusal
 from mevbot.dex.base import DecodeError, DexError
 from mevbot.dex.spl_token import NATIVE_MINT, decode_token_account
 from mevbot.events import AccountUpdate, Decision, Opportunity
@@ -84,7 +85,6 @@ STAGE_FAILURE_WINDOW_S = 60.0
 UNKNOWN_GRACE_S = 2.0  # how long a bundle whose send got no reply may stay unknown to the engine
 YOUNG_GC_AT = (200, 8)  # idle time collects the youngest generation / the middle one from these counts
 ROUTES_AHEAD_CHECKED = 8  # routes near profit one compile ahead looks at for one without a compiled message
-PAYER_RENT_RESERVE_LAMPORTS = 890_880  # rent-exempt minimum of a data-less account: a fee payer left below it fails
 TOKEN_ACCOUNTS_EVERY = 6  # chain-stage rounds (of `CLOCK_RESYNC_S`) between reads of the wallet's token accounts
 SIGNATURES_PREPARED = 2  # signing nonces drawn per idle moment: the rehearsal's signature uses one
 
@@ -138,9 +138,7 @@ class Engine:
         self.current_slot = 0
         self._blockhash: Hash | None = None
         self._cluster_clock: ClusterClock | None = None  # None: not read, pools' open times unchecked
-        self._wallet_wsol: int | None = None  # wrapped SOL the wallet can trade; None: not read
-        self._token_accounts: set[Pubkey] | None = None  # mints the wallet has an ATA for; None: not read
-        self._wallet_lamports: int | None = None  # the payer's SOL, which pays tips and fees; None: not read
+        self.wallet = Wallet()  # what the daemon last read of its wallet (nothing, until `run` reads it)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._flights: dict[str, _InFlight] = {}  # bundle id → what it trades, while its status is open
         self._opportunities: asyncio.Queue[tuple[Opportunity, int]] = asyncio.Queue(maxsize=64)
@@ -424,7 +422,9 @@ class Engine:
                                    min_profit=self.config.decide.min_profit_lamports)  # fmt: skip
             if refusal is not None:
                 decision = replace(decision, send=False, reason=f"replay: {refusal.code}: {refusal.detail}")
-            elif (short := self._wallet_refusal(opportunity, decision)) is not None:
+            elif not self.dry_run and (
+                short := wallet_refusal(self.wallet, opportunity, decision.tip_lamports, decision.fee_lamports)
+            ):
                 decision = replace(decision, send=False, reason=f"wallet: {short}")
         seq = self.recorder.decision(decision, opportunity_id, now, arm=f"{arm.name}|{region_arm.name}",
                                      config_hash=self._config_hash)  # fmt: skip
@@ -608,8 +608,8 @@ class Engine:
         holdings: dict[str, int] = {}
         if flight.landed:
             pnl, fee, holdings = await self._landed_books(flight.signature)
-            if self._wallet_lamports is not None:  # until the next read of the wallet
-                self._wallet_lamports -= flight.tip + fee
+            if self.wallet.lamports is not None:  # until the next read of the wallet
+                self.wallet = replace(self.wallet, lamports=self.wallet.lamports - flight.tip - fee)
         elif flight.rivals:  # did one of ours take it? Each sets `resolved` before waiting: no cycle
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(deadline_s):
@@ -645,8 +645,8 @@ class Engine:
             if mint != str(NATIVE_MINT):
                 self.recorder.holding(mint, amount, slot or self.current_slot, now)
                 self._risk_moved(self.risk.on_inventory(mint, amount, now))
-            elif self._wallet_wsol is not None:
-                self._wallet_wsol = amount
+            elif self.wallet.wrapped_sol is not None:
+                self.wallet = replace(self.wallet, wrapped_sol=amount)
                 self._cap_sizing()
 
     def _take_off(self, flight: _InFlight) -> None:
@@ -726,33 +726,16 @@ class Engine:
         fetched = await self.rpc.get_multiple_accounts(
             associated_token_account(owner, mint, program) for mint, program in known
         )
-        held = {mint for (mint, _), account in zip(known, fetched, strict=True) if account is not None}
-        if held != self._token_accounts:
+        held = frozenset(mint for (mint, _), account in zip(known, fetched, strict=True) if account is not None)
+        if held != self.wallet.token_accounts:
             log.info("wallet: token accounts for %d of the market's %d tokens%s", len(held), len(mints),
                      "" if self.dry_run else "; routes through the others are refused until they exist")  # fmt: skip
-        self._token_accounts = held
-
-    def _wallet_refusal(self, opportunity: Opportunity, decision: Decision) -> str | None:
-        """Why the wallet cannot carry this trade, live: a token of the route it has no account for,
-        or too few lamports to pay the tip and the fee and stay rent-exempt (the transaction would
-        fail). None if it can, or if the wallet was not read."""
-        if self.dry_run:
-            return None
-        if self._token_accounts is not None:
-            missing = next((mint for mint in opportunity.token_path if mint not in self._token_accounts), None)
-            if missing is not None:
-                return f"no token account for {missing}"
-        if self._wallet_lamports is not None:
-            needed = decision.tip_lamports + decision.fee_lamports + PAYER_RENT_RESERVE_LAMPORTS
-            if needed > self._wallet_lamports:
-                return (f"{self._wallet_lamports} lamports cannot pay tip {decision.tip_lamports} and fee "
-                        f"{decision.fee_lamports} and keep the payer rent-exempt")  # fmt: skip
-        return None
+        self.wallet = replace(self.wallet, token_accounts=held)
 
     async def _read_wallet(self) -> None:
         """What the wallet holds: SOL, which pays tips and fees, and wrapped SOL, the start token every
         bundle spends from."""
-        self._wallet_lamports = await self.rpc.get_balance(self.key.pubkey)
+        lamports = await self.rpc.get_balance(self.key.pubkey)
         wsol = associated_token_account(self.key.pubkey, NATIVE_MINT)
         (account,) = await self.rpc.get_multiple_accounts([wsol])
         amount = 0
@@ -765,22 +748,20 @@ class Engine:
                 log.error("wallet: %s is not the wallet's wrapped SOL account", wsol)
             else:
                 amount = held.amount
-        if amount != self._wallet_wsol:
-            log.info("wallet: %d lamports, and %d of wrapped SOL in %s%s", self._wallet_lamports, amount, wsol,
+        if amount != self.wallet.wrapped_sol:
+            log.info("wallet: %d lamports, and %d of wrapped SOL in %s%s", lamports, amount, wsol,
                      " (the dry run sizes trades without this cap)" if self.dry_run else "")  # fmt: skip
             if not amount and not self.dry_run:
                 log.error("wallet: no wrapped SOL to trade with; wrap some into %s", wsol)
-        self._wallet_wsol = amount
+        self.wallet = replace(self.wallet, lamports=lamports, wrapped_sol=amount)
         self._cap_sizing()
 
     def _cap_sizing(self) -> None:
-        """Size trades within what may be traded: the notional limit and, live, the wrapped SOL the
-        wallet holds (a bundle that spends more fails on chain; one over the limit is refused)."""
-        cap = self.risk.limits.max_notional
-        if self._wallet_wsol is not None and not self.dry_run:
-            cap = min(cap, self._wallet_wsol)
+        """Size trades within the notional limit (one over it is refused) and, live, the wrapped SOL
+        the wallet holds."""
+        cap = sizing_cap(self.risk.limits.max_notional, Wallet() if self.dry_run else self.wallet)
         if cap != self.search.settings.max_amount_in:
-            self.search.settings = replace(self.search.settings, max_amount_in=max(0, cap))
+            self.search.settings = replace(self.search.settings, max_amount_in=cap)
 
     async def _telemetry_stage(self) -> None:
         last_saved = time.monotonic()

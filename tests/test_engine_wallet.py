@@ -8,31 +8,17 @@ import time
 from pathlib import Path
 
 import pytest
-from solders.hash import Hash
 
-from mevbot.config import parse_config
+from mevbot.decide.wallet import PAYER_RENT_RESERVE_LAMPORTS, Wallet
 from mevbot.dex.spl_token import NATIVE_MINT
-from mevbot.engine import PAYER_RENT_RESERVE_LAMPORTS, Endpoints, Engine
-from mevbot.market.model import MarketModel
+from mevbot.engine import Engine
 from mevbot.observe.store import Store
-from mevbot.package.keys import TradingKey
-from mevbot.sandbox.bundles import TIP_ACCOUNTS
-from mevbot.sandbox.universe import generate_universe
+from tests.planted_engine import planted_engine
 
 
 @pytest.fixture
 def live(tmp_path: Path):  # type: ignore[no-untyped-def]
-    config = parse_config({
-        "dry_run": False, "warm_interval_ms": 0.0,
-        "decide": {"min_profit_lamports": 1, "max_notional_lamports": 10**18},
-        "storage": {"db_path": str(tmp_path / "wallet.duckdb")}, "metrics": {"port": 0},
-    })  # fmt: skip
-    endpoints = Endpoints((), (), (("sandbox", "http://127.0.0.1:1"),), Path("unused"), base_mints=(NATIVE_MINT,))
-    engine = Engine(config, endpoints)
-    store = Store(config.storage.db_path)
-    engine.open_state(store, TradingKey.generate())
-    model, _ = MarketModel.from_accounts(generate_universe(7, 40, planted=2).accounts)
-    engine.attach_market(model, slot=0, blockhash=Hash.new_unique(), tip_accounts=list(TIP_ACCOUNTS))
+    engine, store = planted_engine(tmp_path / "wallet.duckdb", dry_run=False, warm_interval_ms=0.0)
     assert not engine.dry_run
     yield engine, store
     store.close()
@@ -54,7 +40,7 @@ def _decide(engine: Engine, store: Store) -> tuple[bool, str, int]:
 
 def test_a_route_through_a_token_without_an_account_is_refused(live) -> None:  # type: ignore[no-untyped-def]
     engine, store = live
-    engine._token_accounts = {NATIVE_MINT}  # the wrapped SOL account only
+    engine.wallet = Wallet(token_accounts=frozenset({NATIVE_MINT}))  # the wrapped SOL account only
     send, reason, _ = _decide(engine, store)
     assert not send and reason.startswith("wallet: no token account for ")
     assert engine.telemetry.counters.refused == 1
@@ -62,7 +48,7 @@ def test_a_route_through_a_token_without_an_account_is_refused(live) -> None:  #
 
 def test_a_tip_the_payer_cannot_pay_is_refused(live) -> None:  # type: ignore[no-untyped-def]
     engine, store = live
-    engine._wallet_lamports = PAYER_RENT_RESERVE_LAMPORTS + 5_000  # the fee, and not one lamport of tip
+    engine.wallet = Wallet(lamports=PAYER_RENT_RESERVE_LAMPORTS + 5_000)  # the fee, and not one lamport of tip
     send, reason, tip = _decide(engine, store)
     assert not send and tip > 0 and "cannot pay tip" in reason and "rent-exempt" in reason
     assert engine.telemetry.counters.refused == 1

@@ -14,40 +14,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from solders.address_lookup_table_account import AddressLookupTableAccount
-from solders.hash import Hash
-from solders.pubkey import Pubkey
 
-from mevbot.config import parse_config
 from mevbot.dex.spl_token import NATIVE_MINT
-from mevbot.engine import YOUNG_GC_AT, Endpoints, Engine
+from mevbot.engine import YOUNG_GC_AT, Engine
 from mevbot.events import AccountUpdate, Decision, Opportunity
-from mevbot.market.model import MarketModel
-from mevbot.observe.store import Store
 from mevbot.package import route as route_module
 from mevbot.package.bundle import Bundle
-from mevbot.package.keys import TradingKey
-from mevbot.package.route import market_accounts
-from mevbot.sandbox.bundles import TIP_ACCOUNTS
-from mevbot.sandbox.universe import generate_universe
+from tests.planted_engine import planted_engine
 
 
 @pytest.fixture
 def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
-    config = parse_config({
-        "dry_run": True, "warm_interval_ms": 1.0,
-        "decide": {"min_profit_lamports": 1, "max_notional_lamports": 10**18},
-        "storage": {"db_path": str(tmp_path / "warm.duckdb")}, "metrics": {"port": 0},
-    })  # fmt: skip
-    endpoints = Endpoints((), (), (("sandbox", "http://127.0.0.1:1"),), Path("unused"), base_mints=(NATIVE_MINT,))
-    engine = Engine(config, endpoints)
-    store = Store(config.storage.db_path)
-    engine.open_state(store, TradingKey.generate())
-    model, _ = MarketModel.from_accounts(generate_universe(7, 40, planted=2).accounts)
-    accounts = market_accounts(model.registry, range(len(model.registry)), engine.key.pubkey)
-    tables = [AddressLookupTableAccount(Pubkey.new_unique(), accounts[i : i + 256]) for i in range(0, len(accounts), 256)]
-    engine.attach_market(model, slot=0, blockhash=Hash.new_unique(), tip_accounts=list(TIP_ACCOUNTS),
-                         lookup_tables=tables)  # fmt: skip
+    engine, store = planted_engine(tmp_path / "warm.duckdb")
     yield engine
     store.close()
 
