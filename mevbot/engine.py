@@ -139,6 +139,7 @@ class Engine:
         self._blockhash: Hash | None = None
         self._cluster_clock: ClusterClock | None = None  # None: not read, pools' open times unchecked
         self.wallet = Wallet()  # what the daemon last read of its wallet (nothing, until `run` reads it)
+        self._tasks: set[asyncio.Task[None]] = set()  # background work the stages started (`_background`)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._flights: dict[str, _InFlight] = {}  # bundle id → what it trades, while its status is open
         self._opportunities: asyncio.Queue[tuple[Opportunity, int]] = asyncio.Queue(maxsize=64)
@@ -177,6 +178,7 @@ class Engine:
         self.search = CycleSearch(model, self._search_settings())
         self.builder = RouteBuilder(model, self.key.pubkey, lookup_tables=lookup_tables)
         self.builder.prepare(range(len(model.registry)))
+        model.registry.take_newly_tracked()  # what it reads now: the feed subscribes to all of it at start
         self.current_slot = self.start_slot = slot
         self._blockhash = blockhash
         self.tip_accounts = tip_accounts
@@ -229,6 +231,7 @@ class Engine:
             log.error("%s", self.stop_reason)
         finally:
             sd_notify("STOPPING=1")
+            tasks += self._tasks
             for task in tasks:
                 task.cancel()
             if tasks:
@@ -358,6 +361,9 @@ class Engine:
             await self._coalescer.ready.wait()
             batch = self._coalescer.drain()
             opportunity = self.process_updates(batch)
+            newly_read = self.model.registry.take_newly_tracked()
+            if newly_read:
+                self._background(self._read_from_now_on(newly_read), "newly read accounts")
             if opportunity is not None:
                 if self._opportunities.full():
                     self._opportunities.get_nowait()
@@ -365,6 +371,33 @@ class Engine:
                 first_arrival = min((arrived for _, arrived in batch), default=time.perf_counter_ns())
                 self._opportunities.put_nowait((opportunity, first_arrival))
             await asyncio.sleep(0)  # let the execute stage run between passes
+
+    async def _read_from_now_on(self, accounts: list[Pubkey]) -> None:
+        """Accounts the market started reading after start (a Whirlpool whose price moved to other
+        tick arrays, a new pool's vaults): subscribe, then fetch what they hold now, applied as
+        updates (a subscription only reports later changes)."""
+        await self.feed.subscribe(accounts)
+        try:
+            fetched = await self.rpc.get_multiple_accounts(accounts)
+        except RpcError as exc:
+            log.warning("could not fetch %d newly read accounts: %s", len(accounts), exc)
+            return
+        arrived = time.perf_counter_ns()
+        for update in fetched:
+            if update is not None:
+                self._coalescer.push(update, arrived)
+
+    def _background(self, work: Awaitable[None], name: str) -> None:
+        """Run `work` beside the stages, holding a reference until it ends (errors are logged)."""
+        task = asyncio.ensure_future(work)
+        task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s failed: %r", task.get_name(), task.exception())
 
     def process_updates(self, batch: list[tuple[AccountUpdate, int]]) -> Opportunity | None:
         """Apply a batch of updates, search the cycles through the pools they changed, return the best."""

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from solders.account import Account as SvmAccount
 
+from mevbot.dex import whirlpool
+from mevbot.dex.clmm_math import sqrt_price_from_tick
 from mevbot.dex.spl_token import NATIVE_MINT
 from mevbot.engine import EXIT_OK, Endpoints, Engine
 from mevbot.observe.store import Store
@@ -131,3 +135,43 @@ async def test_bundles_whose_reply_is_lost_or_late_are_still_followed_to_the_lam
     assert sorted(outcomes) == sorted(eaten)  # each bundle whose reply was eaten, followed under its own id
     assert "landed" in outcomes.values(), outcomes
     assert sent == results
+
+
+async def test_a_whirlpool_that_moves_to_other_tick_arrays_is_followed_there(tmp_path: Path) -> None:
+    """The feed subscribes at start to what the pools read then; a Whirlpool whose price moves three
+    arrays away reads other tick arrays from then on: the daemon subscribes to them (and fetches
+    them), so a later change to one of them reaches its model."""
+    config = _config(tmp_path)
+    async with start_sandbox(settings_from_config(config.sandbox)) as sandbox:
+        endpoints = Endpoints((sandbox.rpc_url,), (sandbox.ws_url,), (("sandbox", sandbox.block_engine_url),),
+                              sandbox.payer_keypair_path, base_mints=(NATIVE_MINT,))  # fmt: skip
+        engine = Engine(config, endpoints)
+        run = asyncio.create_task(engine.run(slots=300, duration=120))
+        await _until(lambda: hasattr(engine, "feed") and engine.feed.connected.is_set())
+        registry = engine.model.registry
+        info = next(registry.pool(i) for i in range(len(registry)) if registry.pool(i).venue is whirlpool.VENUE)
+        before = set(registry.dependencies(info.id))
+
+        pool = info.pool
+        tick = pool.tick_current_index + 3 * whirlpool.TICK_ARRAY_SIZE * pool.tick_spacing
+        moved = dataclasses.replace(pool, tick_current_index=tick, sqrt_price=sqrt_price_from_tick(tick))
+        account = sandbox.bank.get_account(info.address)
+        sandbox.bank.set_account(info.address, SvmAccount(account.lamports, whirlpool.encode_whirlpool(moved),
+                                                          account.owner, False))  # fmt: skip
+        await _until(lambda: set(registry.dependencies(info.id)) - before)
+        newly_read = sorted(set(registry.dependencies(info.id)) - before, key=str)
+        await _until(lambda: set(newly_read) <= set(engine.feed.accounts))
+        await asyncio.sleep(0.5)  # the subscriptions are acknowledged
+
+        target = newly_read[0]
+        start = next(s for s in whirlpool.dependency_starts(moved) if whirlpool.tick_array_address(info.address, s) == target)
+        array = whirlpool.empty_tick_array(info.address, start)
+        ticks = list(array.ticks)
+        ticks[5] = dataclasses.replace(ticks[5], initialized=True, liquidity_net=7, liquidity_gross=7)
+        data = whirlpool.encode_tick_array(dataclasses.replace(array, ticks=tuple(ticks)))
+        rent = sandbox.bank.minimum_balance(len(data))
+        sandbox.bank.set_account(target, SvmAccount(rent, data, whirlpool.PROGRAM_ID, False))
+        await _until(lambda: engine.model.account_data(target) == data, timeout=10)
+        summary = await run
+
+    assert summary.exit_code == EXIT_OK, summary.reason

@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import functools
 import itertools
 import json
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,6 +162,7 @@ class PubSubFeed:
             raise ValueError("at least one websocket URL is needed")
         self.urls = list(urls)
         self.accounts = list(accounts)
+        self._followed = set(self.accounts)
         self.on_update, self.on_slot = on_update, on_slot
         self.commitment = commitment
         self.stale_after_s = stale_after_s
@@ -169,6 +171,19 @@ class PubSubFeed:
         self.last_message_at = time.monotonic()
         self.connected = asyncio.Event()
         self._endpoint = 0
+        self._session_state: tuple[Any, dict[int, Pubkey | None], Iterator[int]] | None = None  # ws, pending, ids
+
+    async def subscribe(self, accounts: Sequence[Pubkey]) -> None:
+        """Follow more accounts from now on (a Whirlpool whose price moved reads other tick arrays):
+        subscribed on the live connection at once, and on every reconnect after."""
+        new = [pubkey for pubkey in dict.fromkeys(accounts) if pubkey not in self._followed]
+        self.accounts += new
+        self._followed.update(new)
+        if self._session_state is not None and new:
+            ws, pending, ids = self._session_state
+            with contextlib.suppress(websockets.WebSocketException):  # the reconnect subscribes them
+                for request in self._account_requests(new, pending, ids):
+                    await ws.send(request)
 
     @property
     def is_stale(self) -> bool:
@@ -185,6 +200,7 @@ class PubSubFeed:
             except (OSError, websockets.WebSocketException, TimeoutError) as exc:
                 log.warning("pubsub %s: %s; reconnecting", url, exc)
             self.connected.clear()
+            self._session_state = None
             self._endpoint += 1
             await asyncio.sleep(self.backoff.next_delay())
 
@@ -231,19 +247,26 @@ class PubSubFeed:
     async def _subscribe(self, ws: Any) -> dict[int, Pubkey | None]:
         ids = itertools.count(1)
         pending: dict[int, Pubkey | None] = {}
-        config = {"encoding": "base64", "commitment": self.commitment}
         slot_id = next(ids)
         pending[slot_id] = None
         requests = [json.dumps({"jsonrpc": "2.0", "id": slot_id, "method": "slotSubscribe"})]
-        for pubkey in self.accounts:
-            request_id = next(ids)
-            pending[request_id] = pubkey
-            requests.append(
-                json.dumps(
-                    {"jsonrpc": "2.0", "id": request_id, "method": "accountSubscribe", "params": [str(pubkey), config]}
-                )
-            )
+        requests += self._account_requests(self.accounts, pending, ids)
+        self._session_state = (ws, pending, ids)
         for request in requests:
             await ws.send(request)
         return pending
+
+    def _account_requests(
+        self, accounts: Sequence[Pubkey], pending: dict[int, Pubkey | None], ids: Iterator[int]
+    ) -> list[str]:
+        """One accountSubscribe request per account, each id noted in `pending` for its ack."""
+        config = {"encoding": "base64", "commitment": self.commitment}
+        requests = []
+        for pubkey in accounts:
+            request_id = next(ids)
+            pending[request_id] = pubkey
+            requests.append(json.dumps(
+                {"jsonrpc": "2.0", "id": request_id, "method": "accountSubscribe", "params": [str(pubkey), config]}
+            ))  # fmt: skip
+        return requests
 

@@ -61,6 +61,7 @@ class PoolRegistry:
         # account no pool reads any more keeps an empty one), so a `Tracking` handed out stays live.
         self._tracked: dict[Pubkey, Tracking] = {}
         self._token_programs: dict[Pubkey, Pubkey] = {}  # mint → the token program that owns it
+        self._newly_tracked: list[Pubkey] = []  # accounts tracked since `take_newly_tracked` last ran
 
     def __len__(self) -> int:
         return len(self._pools)
@@ -115,6 +116,7 @@ class PoolRegistry:
         tracking = self._tracked.get(account)
         if tracking is None:
             tracking = self._tracked[account] = Tracking()
+            self._newly_tracked.append(account)
         if pool_id not in tracking.readers:
             tracking.readers = tuple(sorted((*tracking.readers, pool_id)))
         return tracking
@@ -162,6 +164,12 @@ class PoolRegistry:
     def tracking(self, account: Pubkey) -> Tracking | None:
         """The live `Tracking` of an account some pool reads or once read; None for any other."""
         return self._tracked.get(account)
+
+    def take_newly_tracked(self) -> list[Pubkey]:
+        """The accounts some pool started reading since the last call (a Whirlpool whose price moved
+        to other tick arrays, a new pool's vaults): what a feed must subscribe to from now on."""
+        taken, self._newly_tracked = self._newly_tracked, []
+        return taken
 
     def tracked_accounts(self) -> list[Pubkey]:
         """Every account some pool reads: what an ingest source should subscribe to."""

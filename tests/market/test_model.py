@@ -143,6 +143,8 @@ def test_a_whirlpool_whose_price_moves_reads_other_tick_arrays(market) -> None: 
     whirl = model.registry.pool_id(pools["whirl"])
     pool = model.state(whirl).pool
     before = set(model.registry.dependencies(whirl))
+    assert set(model.registry.take_newly_tracked()) == set(model.registry.tracked_accounts())
+    assert model.registry.take_newly_tracked() == []
     far = pool.tick_current_index + 20 * 88 * pool.tick_spacing
     from mevbot.dex.clmm_math import sqrt_price_from_tick
 
@@ -152,6 +154,7 @@ def test_a_whirlpool_whose_price_moves_reads_other_tick_arrays(market) -> None: 
     ) == (whirl,)
     after = set(model.registry.dependencies(whirl))
     assert after and not after & before
+    assert set(model.registry.take_newly_tracked()) == after  # what a feed must subscribe to now
     assert all(model.registry.readers(a) == {whirl} for a in after)
     assert all(whirl not in model.registry.readers(a) for a in before)
     assert model.state(whirl).pool.tick_current_index == far
