@@ -764,6 +764,7 @@ class Engine:
             log.info("wallet: token accounts for %d of the market's %d tokens%s", len(held), len(mints),
                      "" if self.dry_run else "; routes through the others are refused until they exist")  # fmt: skip
         self.wallet = replace(self.wallet, token_accounts=held)
+        self.telemetry.wallet.update(token_accounts=len(held), tokens=len(mints))
 
     async def _read_wallet(self) -> None:
         """What the wallet holds: SOL, which pays tips and fees, and wrapped SOL, the start token every
@@ -787,6 +788,7 @@ class Engine:
             if not amount and not self.dry_run:
                 log.error("wallet: no wrapped SOL to trade with; wrap some into %s", wsol)
         self.wallet = replace(self.wallet, lamports=lamports, wrapped_sol=amount)
+        self.telemetry.wallet.update(lamports=lamports, wrapped_sol=amount)
         self._cap_sizing()
 
     def _cap_sizing(self) -> None:

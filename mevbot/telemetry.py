@@ -74,6 +74,7 @@ class Telemetry:
     risk_state: str = "ACTIVE"
     risk_reason: str = ""
     started: float = field(default_factory=time.monotonic)
+    wallet: dict[str, int] = field(default_factory=dict)  # lamports, wrapped_sol, token_accounts, tokens: once read
 
     def snapshot(self) -> dict[str, object]:
         latencies = {}
@@ -87,4 +88,5 @@ class Telemetry:
             "risk_reason": self.risk_reason,
             **asdict(self.counters),
             "latency": latencies,
+            **({"wallet": dict(self.wallet)} if self.wallet else {}),
         }

@@ -61,6 +61,8 @@ async def test_run_lands_bundles_loses_some_and_pnl_matches_the_bank(tmp_path: P
     figures = summary.figures
     assert figures["landed"] >= 1, figures
     assert figures["lost"] >= 1, figures
+    wallet = figures["wallet"]  # as the daemon last read it: what the status lines and the panel show
+    assert wallet["wrapped_sol"] > 0 and wallet["lamports"] > 0 and 0 < wallet["token_accounts"] <= wallet["tokens"]
     store = Store(config.storage.db_path, read_only=True)
     try:
         landed_rows, pnl = store.query(

@@ -87,6 +87,13 @@ COUNTERS: Mapping[str, tuple[str, Mapping[str, str]]] = {
     "routes_compiled_ahead": ("mevbot_routes_compiled_ahead", {}),
 }
 GAUGES = {"slot": "mevbot_slot", "uptime_s": "mevbot_uptime_seconds", "pnl_lamports": "mevbot_pnl_lamports"}
+# Telemetry.wallet key -> gauge: served once the daemon has read its wallet (never in a bench).
+WALLET_GAUGES = {
+    "lamports": "mevbot_wallet_lamports",
+    "wrapped_sol": "mevbot_wallet_wrapped_sol_lamports",
+    "token_accounts": "mevbot_wallet_token_accounts",
+    "tokens": "mevbot_market_tokens",
+}
 HELP = {
     "mevbot_updates": "Account updates received from the feed.",
     "mevbot_updates_skipped": "Received account updates not applied to the model, by reason.",
@@ -107,6 +114,10 @@ HELP = {
     "mevbot_slot": "Highest slot seen.",
     "mevbot_uptime_seconds": "Seconds since the daemon started.",
     "mevbot_pnl_lamports": "Realised PnL of landed bundles, in lamports (can fall).",
+    "mevbot_wallet_lamports": "The trading wallet's SOL, which pays tips and fees, as last read.",
+    "mevbot_wallet_wrapped_sol_lamports": "The wrapped SOL the trading wallet holds (what trades are sized within).",
+    "mevbot_wallet_token_accounts": "Market tokens the trading wallet has its associated token account for.",
+    "mevbot_market_tokens": "Tokens in the market.",
 }
 LATENCY = "mevbot_stage_latency_seconds"
 QUANTILES = {"0.5": "p50_us", "0.99": "p99_us"}
@@ -130,6 +141,10 @@ class TelemetryCollector:
         yield from families.values()
         for name, family in GAUGES.items():
             yield GaugeMetricFamily(family, HELP[family], value=snapshot[name])
+        wallet = snapshot.get("wallet", {})
+        for name, family in WALLET_GAUGES.items():
+            if name in wallet:
+                yield GaugeMetricFamily(family, HELP[family], value=wallet[name])
         state = str(snapshot["risk"])
         states = [str(s) for s in RiskState]
         states += [] if state in states else [state]
@@ -271,6 +286,10 @@ def snapshot_from_text(text: str) -> dict[str, Any]:
     snapshot["pnl_lamports"] = int(value(GAUGES["pnl_lamports"]))
     empty = {"n": 0, "p50_us": 0.0, "p99_us": 0.0}
     snapshot["latency"] = {stage: empty | figures for stage, figures in latency.items()}
+    wallet = {name: int(values[family, frozenset()]) for name, family in WALLET_GAUGES.items()
+              if (family, frozenset()) in values}  # fmt: skip
+    if wallet:
+        snapshot["wallet"] = wallet
     return snapshot
 
 

@@ -42,6 +42,10 @@ def panel(snapshot: dict[str, Any], rates: dict[str, float], *, title: str = "me
          f"{snapshot['opportunities_stale']:,} / {snapshot['opportunities_dropped']:,} / "
          f"{snapshot['updates_malformed'] + snapshot['notifications_malformed']:,}"),
     ]  # fmt: skip
+    wallet = snapshot.get("wallet", {})
+    if "lamports" in wallet:
+        accounts = f", token accounts {wallet['token_accounts']:,}/{wallet['tokens']:,}" if "tokens" in wallet else ""
+        rows.append(("wallet", f"{sol(wallet['lamports'])}, {sol(wallet['wrapped_sol'])} wrapped{accounts}"))
     if snapshot.get("risk_reason") and snapshot["risk"] != "ACTIVE":
         rows.append(("risk reason", snapshot["risk_reason"]))
     for stage, figures in snapshot["latency"].items():

@@ -39,6 +39,7 @@ def _telemetry() -> Telemetry:
     for sample in range(1, 101):
         telemetry.latency["search"].record_us(sample * 10.0)  # p50 505 µs, p99 990.1 µs
     telemetry.latency["ingest_to_model"].record_us(42.0)
+    telemetry.wallet.update(lamports=7_250_000_000, wrapped_sol=40_000_000_000, token_accounts=37, tokens=1_234)
     return telemetry
 
 
@@ -131,6 +132,7 @@ def test_watch_once_prints_the_panel(served: tuple[Telemetry, MetricsServer]) ->
     assert "-2.500000000 SOL" in out and "0.123456789 SOL" in out  # PnL, tips
     assert "3 failures in a row" in out
     assert "p50 505 µs  p99 990 µs" in out
+    assert "7.250000000 SOL, 40.000000000 SOL wrapped, token accounts 37/1,234" in out
 
 
 def test_watch_unreachable_exits_1_with_a_clear_message() -> None:
