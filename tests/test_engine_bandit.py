@@ -13,13 +13,13 @@ from pathlib import Path
 
 from mevbot.config import parse_config
 from mevbot.decide.bandit import Bandit
-from mevbot.dex.spl_token import NATIVE_MINT
-from mevbot.engine import EXIT_OK, Endpoints, Engine
+from mevbot.engine import EXIT_OK, Engine
 from mevbot.observe.recorder import load_bandit_arms
 from mevbot.observe.store import Store
 from mevbot.sandbox.cluster import start_sandbox
 from mevbot.sandbox.competitors import CompetitorSettings
 from mevbot.sandbox.settings import settings_from_config
+from tests.test_engine_e2e import sandbox_endpoints
 
 KNOWN = CompetitorSettings(name="known", tip_fraction=0.25, latency_ms=None, min_profit_lamports=1)
 
@@ -36,8 +36,7 @@ async def test_the_bandit_converges_on_the_better_tip(tmp_path: Path) -> None:
         }
     )  # fmt: skip
     async with start_sandbox(settings_from_config(config.sandbox, competitors=(KNOWN,))) as sandbox:
-        endpoints = Endpoints((sandbox.rpc_url,), (sandbox.ws_url,), (("sandbox", sandbox.block_engine_url),),
-                              sandbox.payer_keypair_path, base_mints=(NATIVE_MINT,))  # fmt: skip
+        endpoints = sandbox_endpoints(sandbox)
         summary = await Engine(config, endpoints).run(slots=800, duration=150)
     assert summary.exit_code == EXIT_OK, summary.reason
 

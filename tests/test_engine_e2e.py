@@ -39,6 +39,12 @@ def _config(tmp_path: Path, **decide: object):  # type: ignore[no-untyped-def]
     )  # fmt: skip
 
 
+def sandbox_endpoints(sandbox) -> Endpoints:  # type: ignore[no-untyped-def]
+    """The daemon's endpoints for a running sandbox: its RPC, PubSub and block engine, its payer."""
+    return Endpoints((sandbox.rpc_url,), (sandbox.ws_url,), (("sandbox", sandbox.block_engine_url),),
+                     sandbox.payer_keypair_path, base_mints=(NATIVE_MINT,))  # fmt: skip
+
+
 def _wealth(sandbox, owner: Pubkey) -> int:  # type: ignore[no-untyped-def]
     """The payer's lamports plus its wrapped-SOL balance: what cycles from SOL change."""
     lamports = sandbox.bank.get_account(owner).lamports
@@ -49,8 +55,7 @@ def _wealth(sandbox, owner: Pubkey) -> int:  # type: ignore[no-untyped-def]
 async def test_run_lands_bundles_loses_some_and_pnl_matches_the_bank(tmp_path: Path) -> None:
     config = _config(tmp_path)
     async with start_sandbox(settings_from_config(config.sandbox)) as sandbox:
-        endpoints = Endpoints((sandbox.rpc_url,), (sandbox.ws_url,), (("sandbox", sandbox.block_engine_url),),
-                              sandbox.payer_keypair_path, base_mints=(NATIVE_MINT,))  # fmt: skip
+        endpoints = sandbox_endpoints(sandbox)
         engine = Engine(config, endpoints)
         before = _wealth(sandbox, sandbox.payer_pubkey)
         summary = await engine.run(slots=300, duration=120)  # the duration only bounds a stuck run
@@ -111,8 +116,7 @@ async def test_a_pool_that_opens_later_is_traded_only_once_open(tmp_path: Path) 
         opens = bank.unix_timestamp + 30
         later = raydium_cpmm.encode_pool_state(dataclasses.replace(pool, open_time=opens))
         bank.set_account(cycle.skewed_pool, SvmAccount(account.lamports, later, account.owner, False))
-        endpoints = Endpoints((sandbox.rpc_url,), (sandbox.ws_url,), (("sandbox", sandbox.block_engine_url),),
-                              sandbox.payer_keypair_path, base_mints=(NATIVE_MINT,))  # fmt: skip
+        endpoints = sandbox_endpoints(sandbox)
         summary = await Engine(config, endpoints).run(slots=250, duration=120)
         open_slot = next(slot for slot in range(bank.slot + 1) if GENESIS_UNIX_TIMESTAMP + slot * 400 // 1000 >= opens)
 
@@ -151,8 +155,7 @@ async def test_trades_are_sized_within_the_wallet_and_the_notional_limit(
         rent = account.lamports - token_amount(bytes(account.data))
         data = encode_token_account(NATIVE_MINT, sandbox.payer_pubkey, wrapped, is_native=rent)
         bank.set_account(wsol, SvmAccount(rent + wrapped, data, account.owner, False))
-        endpoints = Endpoints((sandbox.rpc_url,), (sandbox.ws_url,), (("sandbox", sandbox.block_engine_url),),
-                              sandbox.payer_keypair_path, base_mints=(NATIVE_MINT,))  # fmt: skip
+        endpoints = sandbox_endpoints(sandbox)
         summary = await Engine(config, endpoints).run(slots=200, duration=120)
         final = token_amount(bytes(bank.get_account(wsol).data))  # it only grows, by the trades that land
 
@@ -181,8 +184,7 @@ async def test_routes_through_a_token_the_wallet_has_no_account_for_are_refused(
         program = sandbox.bank.get_account(mint).owner
         sandbox.bank.set_account(associated_token_account(sandbox.payer_pubkey, mint, program),
                                  SvmAccount(0, b"", Pubkey.default(), False))  # fmt: skip
-        endpoints = Endpoints((sandbox.rpc_url,), (sandbox.ws_url,), (("sandbox", sandbox.block_engine_url),),
-                              sandbox.payer_keypair_path, base_mints=(NATIVE_MINT,))  # fmt: skip
+        endpoints = sandbox_endpoints(sandbox)
         summary = await Engine(config, endpoints).run(slots=200, duration=120)
 
     assert summary.exit_code == EXIT_OK and summary.figures["landed"] >= 1, summary.figures

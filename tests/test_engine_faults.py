@@ -23,7 +23,7 @@ from mevbot.observe.store import Store
 from mevbot.sandbox.cluster import start_sandbox
 from mevbot.sandbox.http_service import serve
 from mevbot.sandbox.settings import settings_from_config
-from tests.test_engine_e2e import _config, _wealth
+from tests.test_engine_e2e import _config, _wealth, sandbox_endpoints
 
 GARBAGE = [
     "not json at all",
@@ -44,8 +44,7 @@ async def _until(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-u
 async def test_garbage_is_dropped_and_a_dropped_socket_reconnects(tmp_path: Path) -> None:
     config = _config(tmp_path)
     async with start_sandbox(settings_from_config(config.sandbox)) as sandbox:
-        endpoints = Endpoints((sandbox.rpc_url,), (sandbox.ws_url,), (("sandbox", sandbox.block_engine_url),),
-                              sandbox.payer_keypair_path, base_mints=(NATIVE_MINT,))  # fmt: skip
+        endpoints = sandbox_endpoints(sandbox)
         engine = Engine(config, endpoints)
         run = asyncio.create_task(engine.run(slots=400, duration=120))
         await _until(lambda: hasattr(engine, "feed") and engine.feed.stats.updates > 20)
@@ -143,8 +142,7 @@ async def test_a_whirlpool_that_moves_to_other_tick_arrays_is_followed_there(tmp
     them), so a later change to one of them reaches its model."""
     config = _config(tmp_path)
     async with start_sandbox(settings_from_config(config.sandbox)) as sandbox:
-        endpoints = Endpoints((sandbox.rpc_url,), (sandbox.ws_url,), (("sandbox", sandbox.block_engine_url),),
-                              sandbox.payer_keypair_path, base_mints=(NATIVE_MINT,))  # fmt: skip
+        endpoints = sandbox_endpoints(sandbox)
         engine = Engine(config, endpoints)
         run = asyncio.create_task(engine.run(slots=300, duration=120))
         await _until(lambda: hasattr(engine, "feed") and engine.feed.connected.is_set())

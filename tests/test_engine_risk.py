@@ -20,6 +20,7 @@ from mevbot.package.keys import TradingKey
 from mevbot.sandbox.cluster import start_sandbox
 from mevbot.sandbox.competitors import CompetitorSettings
 from mevbot.sandbox.settings import settings_from_config
+from tests.test_engine_e2e import sandbox_endpoints
 
 OUTBIDDER = CompetitorSettings(name="outbidder", tip_fraction=0.99, latency_ms=None, min_profit_lamports=1)
 
@@ -37,8 +38,7 @@ async def test_losing_bundles_halt_trading_and_a_restart_stays_halted(tmp_path: 
         }
     )  # fmt: skip
     async with start_sandbox(settings_from_config(config.sandbox, competitors=(OUTBIDDER,))) as sandbox:
-        endpoints = Endpoints((sandbox.rpc_url,), (sandbox.ws_url,), (("sandbox", sandbox.block_engine_url),),
-                              sandbox.payer_keypair_path, base_mints=(NATIVE_MINT,))  # fmt: skip
+        endpoints = sandbox_endpoints(sandbox)
         first = await Engine(config, endpoints).run(slots=600, duration=120)
         second = await Engine(config, endpoints).run(slots=200, duration=60)
 
