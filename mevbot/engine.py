@@ -140,6 +140,7 @@ class Engine:
         self._cluster_clock: ClusterClock | None = None  # None: not read, pools' open times unchecked
         self.wallet = Wallet()  # what the daemon last read of its wallet (nothing, until `run` reads it)
         self._tasks: set[asyncio.Task[None]] = set()  # background work the stages started (`_background`)
+        self._opened: set[int] = set()  # pools that opened for trading since the last model pass
         self._in_flight: set[asyncio.Task[None]] = set()
         self._flights: dict[str, _InFlight] = {}  # bundle id → what it trades, while its status is open
         self._opportunities: asyncio.Queue[tuple[Opportunity, int]] = asyncio.Queue(maxsize=64)
@@ -340,9 +341,13 @@ class Engine:
                 self._pools_opened(self.model.set_clock(self._cluster_clock.at(slot)))
 
     def _pools_opened(self, pool_ids: tuple[int, ...]) -> None:
+        """Pools the clock just opened: their cycles are searched in the next model pass, as if
+        they had changed (nothing else may update them soon)."""
         if pool_ids:
             addresses = ", ".join(str(self.model.registry.pool(pool_id).address) for pool_id in pool_ids[:5])
             log.info("%d pool(s) open for trading: %s", len(pool_ids), addresses)
+            self._opened.update(pool_ids)
+            self._coalescer.ready.set()  # wake the model stage
 
     async def _read_clock(self) -> None:
         """Read the cluster's clock, which new pools' open times are checked against."""
@@ -400,8 +405,9 @@ class Engine:
             log.error("%s failed: %r", task.get_name(), task.exception())
 
     def process_updates(self, batch: list[tuple[AccountUpdate, int]]) -> Opportunity | None:
-        """Apply a batch of updates, search the cycles through the pools they changed, return the best."""
-        changed: set[int] = set()
+        """Apply a batch of updates, search the cycles through the pools they changed (and those
+        that just opened), return the best."""
+        changed, self._opened = self._opened, set()
         stats_before = (self.model.stats.stale, self.model.stats.malformed)
         for update, arrived in batch:
             changed.update(self.model.apply(update))
