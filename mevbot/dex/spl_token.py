@@ -27,22 +27,19 @@ _TYPE_ACCOUNT = 2
 _STATE_UNINITIALIZED = 0
 _TLV_HEADER = struct.Struct("<HH")  # extension type, value length
 
-# Token-2022 mint extensions (`ExtensionType`) that leave a plain transfer exact and need no extra
-# account: what they change is shown to wallets, or concerns other instructions than a transfer.
-# Any other (a transfer fee, a transfer hook, non-transferable, a default frozen state, a permanent
-# delegate, pausable, confidential transfer fees, or a type added later) makes the mint untradable.
-_HARMLESS_MINT_EXTENSIONS = {
-    3: "MintCloseAuthority",
-    4: "ConfidentialTransferMint",
-    10: "InterestBearingConfig",
-    18: "MetadataPointer",
-    19: "TokenMetadata",
-    20: "GroupPointer",
-    21: "TokenGroup",
-    22: "GroupMemberPointer",
-    23: "TokenGroupMember",
-    25: "ScaledUiAmount",
-}
+# Token-2022 mint extension types (`ExtensionType`), by name for messages.
+_MINT_EXTENSIONS = {
+    1: "TransferFeeConfig", 3: "MintCloseAuthority", 4: "ConfidentialTransferMint", 6: "DefaultAccountState",
+    9: "NonTransferable", 10: "InterestBearingConfig", 12: "PermanentDelegate", 14: "TransferHook",
+    16: "ConfidentialTransferFeeConfig", 18: "MetadataPointer", 19: "TokenMetadata", 20: "GroupPointer",
+    21: "TokenGroup", 22: "GroupMemberPointer", 23: "TokenGroupMember", 24: "ConfidentialMintBurn",
+    25: "ScaledUiAmount", 26: "Pausable",
+}  # fmt: skip
+# Those that leave a plain transfer exact and need no extra account: what they change is shown to
+# wallets, or concerns other instructions than a transfer. Any other (a transfer fee, a transfer
+# hook, non-transferable, a default frozen state, a permanent delegate, pausable, confidential
+# transfer fees or mint/burn, or a type added later) makes the mint untradable.
+_HARMLESS_MINT_EXTENSIONS = frozenset({3, 4, 10, 18, 19, 20, 21, 22, 23, 25})
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +123,8 @@ def untradable_mint(data: bytes, owner: Pubkey) -> str | None:
     decode_mint(data, owner)
     for kind in extension_types(data):
         if kind not in _HARMLESS_MINT_EXTENSIONS:
-            return f"Token-2022 mint extension {kind} changes or guards transfers"
+            name = _MINT_EXTENSIONS.get(kind, "not known to mevbot")
+            return f"Token-2022 mint extension {kind} ({name}) changes or guards transfers"
     return None
 
 

@@ -29,7 +29,8 @@ class ClusterClock:
     unix_timestamp: int
 
     def at(self, slot: int) -> int:
-        """The cluster time at `slot`, no later than the cluster's own (unix seconds)."""
+        """The cluster time (unix seconds) at `slot`, no later than the cluster's own; for a slot
+        before the reading, the reading's (a time the cluster has already reached)."""
         return self.unix_timestamp + max(0, slot - self.slot) * SLOT_MS // 1000
 
 

@@ -89,6 +89,10 @@ def test_a_token_2022_mint_is_tradable_only_with_extensions_that_leave_transfers
         data = encode_mint(10**9, 6, extensions=extensions)
         assert extension_types(data) == tuple(kind for kind, _ in extensions)
         assert (untradable_mint(data, TOKEN_2022_PROGRAM_ID) is None) is tradable, extensions
+    fee = encode_mint(10**9, 6, extensions=((1, bytes(108)),))
+    assert untradable_mint(fee, TOKEN_2022_PROGRAM_ID) == (
+        "Token-2022 mint extension 1 (TransferFeeConfig) changes or guards transfers"
+    )
     with pytest.raises(DecodeError):  # a token account is not a mint
         untradable_mint(encode_token_account(Pubkey.new_unique(), Pubkey.new_unique(), 5), TOKEN_PROGRAM_ID)
     with pytest.raises(WrongOwner):
