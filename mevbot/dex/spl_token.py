@@ -17,6 +17,7 @@ from mevbot.dex.base import U64, DecodeError, TruncatedAccount, WrongAccountType
 TOKEN_PROGRAM_ID = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
 TOKEN_2022_PROGRAM_ID = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
 NATIVE_MINT = Pubkey.from_string("So11111111111111111111111111111111111111112")
+TOKEN_PROGRAMS = (TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID)  # what may own a mint or a token account
 
 ACCOUNT_LEN = 165
 MINT_LEN = 82
@@ -58,7 +59,7 @@ class Mint:
 
 
 def _check_token_owner(owner: Pubkey | None, kind: str) -> None:
-    if owner is not None and owner not in (TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID):
+    if owner is not None and owner not in TOKEN_PROGRAMS:
         raise WrongOwner(f"{kind}: owner {owner} is not a token program")
 
 

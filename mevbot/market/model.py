@@ -29,7 +29,7 @@ from solders.pubkey import Pubkey
 
 from mevbot.dex.base import DecodeError, QuoteError, Venue
 from mevbot.dex.registry import VENUES
-from mevbot.dex.spl_token import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, untradable_mint
+from mevbot.dex.spl_token import TOKEN_PROGRAMS, untradable_mint
 from mevbot.events import Account, AccountUpdate
 from mevbot.market.hot_state import HotState
 from mevbot.market.registry import PoolRegistry, Tracking
@@ -136,7 +136,7 @@ class MarketModel:
 
     def _note_mint(self, address: Pubkey, data: bytes, owner: Pubkey) -> None:
         """Remember a mint's token program, and why it cannot be traded if so; anything else is ignored."""
-        if owner not in (TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID):
+        if owner not in TOKEN_PROGRAMS:
             return
         try:
             reason = untradable_mint(data, owner)

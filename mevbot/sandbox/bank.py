@@ -44,7 +44,7 @@ from solders.transaction import Transaction, VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata
 
 from mevbot.dex.base import DecodeError
-from mevbot.dex.spl_token import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, decode_mint, decode_token_account
+from mevbot.dex.spl_token import TOKEN_PROGRAMS, decode_mint, decode_token_account
 from mevbot.sandbox.native import ClockView, InstructionContext, NativeProgram, ProgramError
 from mevbot.sandbox.transactions import (
     ResolvedInstruction,
@@ -418,7 +418,7 @@ class Bank:
         balances = []
         for index, key in enumerate(keys):
             account = _live(self.svm.get_account(key))
-            if account is None or account.owner not in (TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID):
+            if account is None or account.owner not in TOKEN_PROGRAMS:
                 continue
             try:
                 token = decode_token_account(bytes(account.data), account.owner)

@@ -29,8 +29,7 @@ def deepest_vaults(universe: Universe) -> dict[Pubkey, int]:
     """Mint → the largest balance any token account of the universe holds in it."""
     deepest: dict[Pubkey, int] = {token.mint: 1 for token in universe.tokens}
     for entry in universe.accounts:
-        token_program = entry.owner in (spl_token.TOKEN_PROGRAM_ID, spl_token.TOKEN_2022_PROGRAM_ID)
-        if not token_program or len(entry.data) != spl_token.ACCOUNT_LEN:
+        if entry.owner not in spl_token.TOKEN_PROGRAMS or len(entry.data) != spl_token.ACCOUNT_LEN:
             continue
         try:
             token = spl_token.decode_token_account(entry.data, entry.owner)

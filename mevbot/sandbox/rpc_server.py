@@ -17,7 +17,7 @@ from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
 from mevbot.dex.base import DecodeError
-from mevbot.dex.spl_token import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, decode_mint, decode_token_account
+from mevbot.dex.spl_token import TOKEN_PROGRAMS, decode_mint, decode_token_account
 from mevbot.sandbox.bank import MAX_PROCESSING_AGE, Bank
 from mevbot.sandbox.jsonrpc import Dispatcher, RpcError, config, integer, invalid_params, positional, string
 from mevbot.sandbox.rpc_codec import (
@@ -145,8 +145,7 @@ class SolanaRpc:
         if len(selector) != 1:
             raise invalid_params("the filter must name exactly one of mint, programId")
         mint = parse_pubkey(selector["mint"], "mint") if "mint" in selector else None
-        programs = [parse_pubkey(selector["programId"], "programId")] if "programId" in selector else [
-            TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID]  # fmt: skip
+        programs = (parse_pubkey(selector["programId"], "programId"),) if "programId" in selector else TOKEN_PROGRAMS
         view = AccountView.from_config(config(options), default_encoding="base64")
         values = []
         for program in programs:

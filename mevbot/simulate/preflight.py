@@ -180,7 +180,7 @@ class ForkPreflight:
         """The program of a mint the fork holds (a Token-2022 mint's accounts are that program's);
         SPL Token for one it does not."""
         account = self.bank.get_account(mint)
-        if account is not None and account.owner in _TOKEN_PROGRAMS:
+        if account is not None and account.owner in spl_token.TOKEN_PROGRAMS:
             return account.owner
         return spl_token.TOKEN_PROGRAM_ID
 
@@ -301,11 +301,8 @@ def _token_changes(
     return tuple(changes)
 
 
-_TOKEN_PROGRAMS = (spl_token.TOKEN_PROGRAM_ID, spl_token.TOKEN_2022_PROGRAM_ID)
-
-
 def _token(account: SvmAccount | None) -> spl_token.TokenAccount | None:
-    if account is None or account.owner not in _TOKEN_PROGRAMS:
+    if account is None or account.owner not in spl_token.TOKEN_PROGRAMS:
         return None
     try:
         return spl_token.decode_token_account(bytes(account.data), account.owner)
