@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import hashlib
 import itertools
@@ -21,7 +22,7 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -139,7 +140,7 @@ class Engine:
         self._blockhash: Hash | None = None
         self._cluster_clock: ClusterClock | None = None  # None: not read, pools' open times unchecked
         self.wallet = Wallet()  # what the daemon last read of its wallet (nothing, until `run` reads it)
-        self._tasks: set[asyncio.Task[None]] = set()  # background work the stages started (`_background`)
+        self._tasks: set[asyncio.Task[None]] = set()  # background work the stages started (`_spawn`)
         self._opened: set[int] = set()  # pools that opened for trading since the last model pass
         self._in_flight: set[asyncio.Task[None]] = set()
         self._flights: dict[str, _InFlight] = {}  # bundle id → what it trades, while its status is open
@@ -264,6 +265,9 @@ class Engine:
         tables = await self._lookup_tables(model)
         self.attach_market(model, slot=slot, blockhash=blockhash, tip_accounts=tips, lookup_tables=tables)
         await self._read_clock()
+        waiting = self.model.opens_later()
+        if waiting:
+            log.info("%d pool(s) wait for their open time, the first at %d", len(waiting), min(waiting.values()))
         await self._read_wallet()
         await self._read_token_accounts()
         log.info("market: %d pools, %d cycles, slot %d", len(self.model.registry), len(self.search.cycles),
@@ -357,9 +361,6 @@ class Engine:
             return
         self._cluster_clock = clock
         self._pools_opened(self.model.set_clock(clock.at(max(self.current_slot, clock.slot))))
-        waiting = self.model.opens_later()
-        if waiting:
-            log.info("%d pool(s) wait for their open time, the first at %d", len(waiting), min(waiting.values()))
 
     async def _model_stage(self) -> None:
         while True:
@@ -368,7 +369,7 @@ class Engine:
             opportunity = self.process_updates(batch)
             newly_read = self.model.registry.take_newly_tracked()
             if newly_read:
-                self._background(self._read_from_now_on(newly_read), "newly read accounts")
+                self._spawn(self._read_from_now_on(newly_read), "newly read accounts", self._tasks)
             if opportunity is not None:
                 if self._opportunities.full():
                     self._opportunities.get_nowait()
@@ -391,18 +392,6 @@ class Engine:
         for update in fetched:
             if update is not None:
                 self._coalescer.push(update, arrived)
-
-    def _background(self, work: Awaitable[None], name: str) -> None:
-        """Run `work` beside the stages, holding a reference until it ends (errors are logged)."""
-        task = asyncio.ensure_future(work)
-        task.set_name(name)
-        self._tasks.add(task)
-        task.add_done_callback(self._background_done)
-
-    def _background_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s failed: %r", task.get_name(), task.exception())
 
     def process_updates(self, batch: list[tuple[AccountUpdate, int]]) -> Opportunity | None:
         """Apply a batch of updates, search the cycles through the pools they changed (and those
@@ -489,9 +478,7 @@ class Engine:
                            str(bundle.transactions[-1].signatures[0]), frozenset(h.pool for h in opportunity.hops))  # fmt: skip
         # From here on the bundle may reach a block engine. A task that shutdown drains owns it, so a
         # stop in the middle of the send cannot leave a bundle that lands with no record of it.
-        task = asyncio.create_task(self._send_and_follow(bundle, flight, now), name=f"send-{flight.bundle_id[:8]}")
-        self._in_flight.add(task)
-        task.add_done_callback(self._sent)
+        self._spawn(self._send_and_follow(bundle, flight, now), f"send-{flight.bundle_id[:8]}", self._in_flight)
 
     def _judge(
         self, opportunity: Opportunity, *, quoted_states: Sequence[Any], now: float, tip_fraction: float | None
@@ -609,10 +596,17 @@ class Engine:
                 self.telemetry.counters.routes_compiled_ahead += 1
                 return
 
-    def _sent(self, task: asyncio.Task[None]) -> None:
-        """A send-and-follow task ended: off the in-flight set, and a crash said out loud (the
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str, tasks: set[asyncio.Task[None]]) -> None:
+        """Run `work` beside the stages, held in `tasks` until it ends: the bundles in flight
+        (which shutdown drains) or other background work (which shutdown cancels)."""
+        task = asyncio.create_task(work, name=name)
+        tasks.add(task)
+        task.add_done_callback(functools.partial(self._ended, tasks))
+
+    def _ended(self, tasks: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
+        """A task from `_spawn` ended: off its set, and a crash said out loud (for a send, the
         bundle's outcome is then unknown; its rows up to the crash are kept)."""
-        self._in_flight.discard(task)
+        tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("%s crashed (slot %d)", task.get_name(), self.current_slot, exc_info=task.exception())
 
@@ -775,9 +769,9 @@ class Engine:
     async def _read_wallet(self) -> None:
         """What the wallet holds: SOL, which pays tips and fees, and wrapped SOL, the start token every
         bundle spends from."""
-        lamports = await self.rpc.get_balance(self.key.pubkey)
         wsol = associated_token_account(self.key.pubkey, NATIVE_MINT)
-        (account,) = await self.rpc.get_multiple_accounts([wsol])
+        payer, account = await self.rpc.get_multiple_accounts([self.key.pubkey, wsol])
+        lamports = 0 if payer is None else payer.lamports
         amount = 0
         if account is not None:
             try:

@@ -91,9 +91,8 @@ async def test_a_send_that_crashes_is_logged_and_leaves_nothing_in_flight(
         engine.router = _Broken()  # type: ignore[assignment]
         flight = _flight("d", {Pubkey.new_unique()}, engine._bandit(CONTEXT).arms[0].name)
         bundle = SimpleNamespace(encoded=lambda: ["AA=="], bundle_id=flight.bundle_id)
-        task = asyncio.create_task(engine._send_and_follow(bundle, flight, 0.0), name="send-dddddddd")  # type: ignore[arg-type]
-        engine._in_flight.add(task)
-        task.add_done_callback(engine._sent)
+        engine._spawn(engine._send_and_follow(bundle, flight, 0.0), "send-dddddddd", engine._in_flight)  # type: ignore[arg-type]
+        (task,) = engine._in_flight
         with caplog.at_level(logging.ERROR, logger="mevbot.engine"):
             await asyncio.gather(task, return_exceptions=True)
             await asyncio.sleep(0)  # the done callback
