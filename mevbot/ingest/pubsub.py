@@ -21,7 +21,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,8 +161,7 @@ class PubSubFeed:
         if not urls:
             raise ValueError("at least one websocket URL is needed")
         self.urls = list(urls)
-        self.accounts = list(accounts)
-        self._followed = set(self.accounts)
+        self.accounts = dict.fromkeys(accounts)  # in subscription order, each once
         self.on_update, self.on_slot = on_update, on_slot
         self.commitment = commitment
         self.stale_after_s = stale_after_s
@@ -176,9 +175,8 @@ class PubSubFeed:
     async def subscribe(self, accounts: Sequence[Pubkey]) -> None:
         """Follow more accounts from now on (a Whirlpool whose price moved reads other tick arrays):
         subscribed on the live connection at once, and on every reconnect after."""
-        new = [pubkey for pubkey in dict.fromkeys(accounts) if pubkey not in self._followed]
-        self.accounts += new
-        self._followed.update(new)
+        new = [pubkey for pubkey in dict.fromkeys(accounts) if pubkey not in self.accounts]
+        self.accounts.update(dict.fromkeys(new))
         if self._session_state is not None and new:
             ws, pending, ids = self._session_state
             with contextlib.suppress(websockets.WebSocketException):  # the reconnect subscribes them
@@ -257,7 +255,7 @@ class PubSubFeed:
         return pending
 
     def _account_requests(
-        self, accounts: Sequence[Pubkey], pending: dict[int, Pubkey | None], ids: Iterator[int]
+        self, accounts: Iterable[Pubkey], pending: dict[int, Pubkey | None], ids: Iterator[int]
     ) -> list[str]:
         """One accountSubscribe request per account, each id noted in `pending` for its ack."""
         config = {"encoding": "base64", "commitment": self.commitment}
