@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Protocol
 
 from solders.pubkey import Pubkey
 
@@ -56,6 +57,19 @@ class TokenAccount:
 class Mint:
     supply: int
     decimals: int
+
+
+class _Owned(Protocol):
+    @property
+    def owner(self) -> Pubkey: ...
+
+
+def mint_token_program(mint_account: _Owned | None) -> Pubkey:
+    """The program a mint's token accounts belong to: the token program that owns the mint account,
+    SPL Token when the account is not held (or not a token program's)."""
+    if mint_account is not None and mint_account.owner in TOKEN_PROGRAMS:
+        return mint_account.owner
+    return TOKEN_PROGRAM_ID
 
 
 def _check_token_owner(owner: Pubkey | None, kind: str) -> None:

@@ -18,7 +18,7 @@ from solders.pubkey import Pubkey
 from mevbot.dex import raydium_amm_v4, raydium_cpmm, whirlpool
 from mevbot.dex.base import DexError, Quote, Venue
 from mevbot.dex.registry import venue_by_name
-from mevbot.dex.spl_token import TOKEN_PROGRAM_ID
+from mevbot.dex.spl_token import TOKEN_PROGRAM_ID, mint_token_program
 
 AccountReader = Callable[[Pubkey], Account | None]
 
@@ -66,8 +66,7 @@ class PoolBook:
     def _program(self, mint: Pubkey) -> Pubkey:
         program = self._programs.get(mint)
         if program is None:
-            account = self._read(mint)
-            program = self._programs[mint] = TOKEN_PROGRAM_ID if account is None else account.owner
+            program = self._programs[mint] = mint_token_program(self._read(mint))
         return program
 
     def load_route(

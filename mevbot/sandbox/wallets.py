@@ -17,7 +17,13 @@ from solders.account import Account
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from mevbot.dex.spl_token import ACCOUNT_LEN, NATIVE_MINT, TOKEN_PROGRAM_ID, encode_token_account
+from mevbot.dex.spl_token import (
+    ACCOUNT_LEN,
+    NATIVE_MINT,
+    TOKEN_PROGRAM_ID,
+    encode_token_account,
+    mint_token_program,
+)
 from mevbot.sandbox.bank import Bank
 
 ASSOCIATED_TOKEN_PROGRAM_ID = Pubkey.from_string("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL")
@@ -42,8 +48,7 @@ def fund_wallet(
     rent = bank.minimum_balance(ACCOUNT_LEN)
     accounts = {}
     for mint, amount in balances:
-        minted = bank.get_account(mint)
-        program = TOKEN_PROGRAM_ID if minted is None else minted.owner
+        program = mint_token_program(bank.get_account(mint))
         address = associated_token_address(owner, mint, program)
         if mint == NATIVE_MINT:  # wrapped SOL: the balance also sits in lamports above the rent reserve
             account = Account(

@@ -170,19 +170,11 @@ class ForkPreflight:
         for mint, amount in balances.items():
             native = rent if mint == spl_token.NATIVE_MINT else None
             data = spl_token.encode_token_account(mint, owner, amount, is_native=native)
-            program = self._token_program(mint)
+            program = spl_token.mint_token_program(self.bank.get_account(mint))
             address = get_associated_token_address(owner, mint, program)
             self.bank.svm.set_account(address, SvmAccount(rent + (amount if native else 0), data, program))
             accounts[mint] = address
         return accounts
-
-    def _token_program(self, mint: Pubkey) -> Pubkey:
-        """The program of a mint the fork holds (a Token-2022 mint's accounts are that program's);
-        SPL Token for one it does not."""
-        account = self.bank.get_account(mint)
-        if account is not None and account.owner in spl_token.TOKEN_PROGRAMS:
-            return account.owner
-        return spl_token.TOKEN_PROGRAM_ID
 
     def _protected(self, key: Pubkey, owner: Pubkey | None) -> bool:
         if owner is not None and (owner == SYSVAR_OWNER or owner in _LOADERS):
