@@ -73,6 +73,7 @@ class SandboxConfig:
     seed: int = bounded(1, 0, None)
     pools: int = bounded(200, 2, 100_000)
     slot_ms: int = bounded(400, 1, 60_000)
+    confirmation_slots: int = bounded(2, 0, 1_000)  # a landed transaction is confirmed this many slots later
     jito_slot_share: float = bounded(0.8, 0.0, 1.0)
     rpc_port: int = bounded(0, 0, 65535)
     ws_port: int = bounded(0, 0, 65535)

@@ -17,7 +17,7 @@ from rich.live import Live
 from mevbot.config import Config
 from mevbot.engine import EXIT_FAILURE, Engine, RunSummary, run_daemon
 from mevbot.observe.panel import Rates, panel
-from mevbot.observe.render import sol
+from mevbot.observe.render import pnl
 from mevbot.telemetry import Telemetry
 
 
@@ -77,7 +77,7 @@ def _print_summary(console: Console, summary: RunSummary) -> None:
     line = (
         f"{summary.reason}: slot {figures['slot']:,}, {figures['opportunities']:,} opportunities, "
         f"{figures['bundles_sent']:,} bundles sent, {figures['landed']:,} landed, {figures['lost']:,} lost, "
-        f"{figures['failed']:,} failed, PnL {sol(figures['pnl_lamports'])}, risk {figures['risk']}; "
+        f"{figures['failed']:,} failed, PnL {pnl(figures['pnl_lamports'], figures['pnl_unknown'])}, risk {figures['risk']}; "
         f"store {summary.db_path}"
     )
     if console.is_terminal:

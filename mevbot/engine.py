@@ -64,6 +64,7 @@ from mevbot.package.bundle import Bundle
 from mevbot.package.keys import TradingKey, load_keypair
 from mevbot.package.route import RouteBuilder, associated_token_account, market_accounts
 from mevbot.package.transaction import PackageError
+from mevbot.retry import Backoff
 from mevbot.search.engine import CycleSearch, SearchSettings
 from mevbot.simulate.replay import Rejection, Replay, check_profit, replay_route
 from mevbot.submit.jito import BlockEngineClient
@@ -84,6 +85,8 @@ EXIT_HALTED = 3  # a stage kept failing and trading was halted; systemd must not
 STAGE_FAILURES_TO_HALT = 5
 STAGE_FAILURE_WINDOW_S = 60.0
 UNKNOWN_GRACE_S = 2.0  # how long a bundle whose send got no reply may stay unknown to the engine
+PNL_LOOKUP_S = 30.0  # how long a landed bundle's transaction is looked for (`Engine._landed_books`)
+PNL_UNKNOWN = "landed; PnL unknown: transaction not found"
 YOUNG_GC_AT = (200, 8)  # idle time collects the youngest generation / the middle one from these counts
 ROUTES_AHEAD_CHECKED = 8  # routes near profit one compile ahead looks at for one without a compiled message
 TOKEN_ACCOUNTS_EVERY = 6  # chain-stage rounds (of `CLOCK_RESYNC_S`) between reads of the wallet's token accounts
@@ -122,6 +125,15 @@ class _InFlight:
     rivals: list[_InFlight] = field(default_factory=list)  # our other bundles on some of the same pools
     landed: bool = False
     resolved: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass(frozen=True, slots=True)
+class _Books:
+    """What a landed transaction made, from its meta: PnL, fee and the token holdings after it."""
+
+    pnl: int
+    fee: int
+    holdings: dict[str, int]
 
 
 class Engine:
@@ -619,7 +631,7 @@ class Engine:
         if report.bundle_id is None and not report.maybe_delivered:
             counters.send_failures += 1
             outcome = Outcome.RATE_LIMITED if report.rate_limited else Outcome.DROPPED
-            self._finish(flight, TrackedResult(flight.bundle_id, outcome, None, "NotSent", str(report.refused)), 0)
+            self._finish(flight, TrackedResult(flight.bundle_id, outcome, None, "NotSent", str(report.refused)), None)
             return
         if report.bundle_id is None:  # no reply, but it may have arrived: follow it by the id it would have
             log.warning("bundle %s: no reply from the block engine, following it anyway: %s",
@@ -637,22 +649,30 @@ class Engine:
                              unknown_grace_s=unknown_grace_s)  # fmt: skip
         flight.landed = result.outcome is Outcome.LANDED
         flight.resolved.set()
-        pnl = fee = 0
-        holdings: dict[str, int] = {}
+        books: _Books | None = None
         if flight.landed:
-            pnl, fee, holdings = await self._landed_books(flight.signature)
-            if self.wallet.lamports is not None:  # until the next read of the wallet
-                self.wallet = replace(self.wallet, lamports=self.wallet.lamports - flight.tip - fee)
+            try:
+                books = await self._landed_books(flight.signature)
+            except asyncio.CancelledError:  # shutdown gave up waiting: the landing is still booked
+                self._finish(flight, result, None)
+                raise
+            if books is not None and self.wallet.lamports is not None:  # until the next read of the wallet
+                self.wallet = replace(self.wallet, lamports=self.wallet.lamports - flight.tip - books.fee)
         elif flight.rivals:  # did one of ours take it? Each sets `resolved` before waiting: no cycle
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(deadline_s):
                     await asyncio.gather(*(rival.resolved.wait() for rival in flight.rivals))
-        self._finish(flight, result, pnl, fee)
-        self._book_holdings(holdings, result.landed_slot)
+        self._finish(flight, result, books)
+        if books is not None:
+            self._book_holdings(books.holdings, result.landed_slot)
 
-    async def _landed_books(self, signature: str) -> tuple[int, int, dict[str, int]]:
-        """(realised PnL, transaction fee, token holdings after it) from the landed transaction's meta."""
-        for _ in range(20):
+    async def _landed_books(self, signature: str) -> _Books | None:
+        """What the landed transaction's meta says it made, or None if no node had it within
+        `PNL_LOOKUP_S`. The block engine says "Landed" once the block is processed; `getTransaction`
+        answers from "confirmed", a slot or more later (later still from a node that lags)."""
+        deadline = time.monotonic() + PNL_LOOKUP_S
+        backoff = Backoff(base_s=0.05, cap_s=1.0)
+        while True:
             try:
                 tx = await self.rpc.call(
                     "getTransaction",
@@ -663,12 +683,15 @@ class Engine:
                 )
                 if tx is not None:
                     owner = str(self.key.pubkey)
-                    return realised_pnl(tx, owner, str(NATIVE_MINT)), transaction_fee(tx), token_balances(tx, owner)
+                    return _Books(realised_pnl(tx, owner, str(NATIVE_MINT)), transaction_fee(tx),
+                                  token_balances(tx, owner))  # fmt: skip
             except (RpcError, MetaError) as exc:
                 log.warning("pnl of %s: %s", signature, exc)
-            await asyncio.sleep(0.05)
-        log.error("pnl of landed %s unknown: transaction not found", signature)
-        return 0, 0, {}
+            delay = backoff.next_delay()
+            if time.monotonic() + delay > deadline:
+                log.error("pnl of landed %s unknown: transaction not found within %.0f s", signature, PNL_LOOKUP_S)
+                return None
+            await asyncio.sleep(delay)
 
     def _book_holdings(self, holdings: dict[str, int], slot: int | None) -> None:
         """Record what the wallet now holds of each token the trade touched, and check the inventory
@@ -691,14 +714,19 @@ class Engine:
                 flight.rivals.append(other)
         self._flights[flight.bundle_id] = flight
 
-    def _finish(self, flight: _InFlight, result: TrackedResult, pnl: int, fee: int = 0) -> None:
+    def _finish(self, flight: _InFlight, result: TrackedResult, books: _Books | None) -> None:
+        """Book a bundle's outcome. A landed one without `books` (its transaction not found) is
+        recorded with its PnL and fee unknown (NULL), counted, and left out of the bandits."""
         self._flights.pop(flight.bundle_id, None)
         counters = self.telemetry.counters
         landed = result.outcome is Outcome.LANDED
+        unknown = landed and books is None  # landed, but its transaction was not found
+        pnl = books.pnl if books is not None else 0
         if landed:
             counters.landed += 1
             counters.pnl_lamports += pnl
             counters.tips_lamports += flight.tip
+            counters.pnl_unknown += unknown
         elif result.outcome is Outcome.LOST_AUCTION:
             counters.lost += 1
         else:
@@ -706,16 +734,18 @@ class Engine:
         tip_paid = flight.tip if landed else 0
         self.recorder.bundle_result(
             flight.bundle_id, time.time(), outcome=str(result.outcome), status=result.status,
-            landed_slot=result.landed_slot, reason=result.reason, pnl_lamports=pnl, tip_paid=tip_paid,
-            fee_paid=fee,
+            landed_slot=result.landed_slot, reason=PNL_UNKNOWN if unknown else result.reason,
+            pnl_lamports=None if unknown else pnl, tip_paid=tip_paid,
+            fee_paid=None if unknown else books.fee if books is not None else 0,
         )  # fmt: skip
         tips = self._bandit(flight.context)
         if not landed and any(rival.landed for rival in flight.rivals):
             counters.lost_to_self += 1
             tips.update(flight.arm, landed=False, net_profit=0)  # a pull that moves no posterior
             return
-        tips.update(flight.arm, landed=landed, net_profit=pnl, outbid=result.outcome is Outcome.LOST_AUCTION)
-        self.regions_bandit.update(flight.region_arm, landed=landed, net_profit=pnl)
+        if not unknown:  # a landing that made an unknown amount teaches the bandits nothing
+            tips.update(flight.arm, landed=landed, net_profit=pnl, outbid=result.outcome is Outcome.LOST_AUCTION)
+            self.regions_bandit.update(flight.region_arm, landed=landed, net_profit=pnl)
         self._risk_moved(self.risk.on_outcome(landed=landed, pnl=pnl, tip_paid=tip_paid, now=time.time()))
 
     async def _drain_in_flight(self) -> None:

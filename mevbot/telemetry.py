@@ -57,6 +57,7 @@ class Counters:
     failed: int = 0
     lost_to_self: int = 0  # of lost and failed: while another bundle of ours on the same pools landed
     pnl_lamports: int = 0
+    pnl_unknown: int = 0  # of landed: transaction not found, so what it made is not in pnl_lamports
     tips_lamports: int = 0
     stage_restarts: int = 0
     warm_passes: int = 0  # hot-path rehearsals while idle (`Engine.keep_warm`)

@@ -16,8 +16,9 @@ from mevbot.cli import app
 from mevbot.config import parse_config
 from mevbot.dex import raydium_cpmm
 from mevbot.dex.spl_token import NATIVE_MINT, TOKEN_2022_PROGRAM_ID, encode_token_account, token_amount
-from mevbot.engine import EXIT_OK, Endpoints, Engine
+from mevbot.engine import EXIT_OK, PNL_UNKNOWN, Endpoints, Engine
 from mevbot.observe.dna import verify_chain
+from mevbot.observe.recorder import load_bandit_arms
 from mevbot.observe.store import Store
 from mevbot.package.route import associated_token_account
 from mevbot.sandbox.bank import GENESIS_UNIX_TIMESTAMP
@@ -53,8 +54,10 @@ def _wealth(sandbox, owner: Pubkey) -> int:  # type: ignore[no-untyped-def]
 
 
 async def test_run_lands_bundles_loses_some_and_pnl_matches_the_bank(tmp_path: Path) -> None:
+    """Landed transactions are confirmed 1.5 s (60 slots) later, as a lagging node confirms them:
+    the daemon waits for them (and for the last ones at shutdown) to book what they made."""
     config = _config(tmp_path)
-    async with start_sandbox(settings_from_config(config.sandbox)) as sandbox:
+    async with start_sandbox(settings_from_config(config.sandbox, confirmation_slots=60)) as sandbox:
         endpoints = sandbox_endpoints(sandbox)
         engine = Engine(config, endpoints)
         before = _wealth(sandbox, sandbox.payer_pubkey)
@@ -101,6 +104,37 @@ async def test_run_lands_bundles_loses_some_and_pnl_matches_the_bank(tmp_path: P
     assert shown["bundles_sent"] == figures["bundles_sent"]
     assert shown["net_lamports"] == after - before
     assert sum(group["pnl_lamports"] for group in shown["groups"]) == shown["pnl_lamports"]
+
+
+async def test_a_landing_whose_transaction_no_node_has_yet_is_booked_with_its_pnl_unknown(tmp_path: Path) -> None:
+    """No landed transaction is confirmed before shutdown gives up on them (25 s, against a 1 s
+    status deadline): each landing is still recorded, with PnL and fee NULL rather than a made-up
+    0, counted, shown by `mevbot stats`, and the tip bandit learns nothing from it."""
+    config = _config(tmp_path)
+    config = dataclasses.replace(config, jito=dataclasses.replace(config.jito, status_deadline_s=1.0))
+    async with start_sandbox(settings_from_config(config.sandbox, confirmation_slots=1_000)) as sandbox:
+        summary = await Engine(config, sandbox_endpoints(sandbox)).run(slots=150, duration=120)
+
+    figures = summary.figures
+    assert summary.exit_code == EXIT_OK and figures["landed"] >= 1, figures
+    assert figures["pnl_unknown"] == figures["landed"] and figures["pnl_lamports"] == 0
+    store = Store(config.storage.db_path, read_only=True)
+    try:
+        landed = store.query(
+            "SELECT pnl_lamports, fee_paid_lamports, tip_paid_lamports, reason FROM bundle_results WHERE outcome = 'landed'"
+        )
+        sent, results = store.query(
+            "SELECT (SELECT count(*) FROM bundles WHERE NOT dry_run), (SELECT count(*) FROM bundle_results)"
+        )[0]
+        saved = load_bandit_arms(store)
+    finally:
+        store.close()
+    assert len(landed) == figures["landed"] and sent == results
+    assert all(pnl is None and fee is None and tip > 0 and reason == PNL_UNKNOWN for pnl, fee, tip, reason in landed)
+    tip_pulls = sum(arm.pulls for context, (arms, _) in saved.items() if context != "regions" for arm in arms)
+    assert tip_pulls == results - len(landed)  # every other outcome taught the tip bandit; no landing did
+    stats = CliRunner().invoke(app, ["stats", "--db", config.storage.db_path, "--json"])
+    assert stats.exit_code == 0 and json.loads(stats.stdout)["pnl_unknown"] == figures["landed"]
 
 
 async def test_a_pool_that_opens_later_is_traded_only_once_open(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from solders.pubkey import Pubkey
 
 from mevbot.config import parse_config
 from mevbot.dex.spl_token import NATIVE_MINT
-from mevbot.engine import Endpoints, Engine, _InFlight
+from mevbot.engine import Endpoints, Engine, _Books, _InFlight
 from mevbot.observe.store import Store
 from mevbot.package.keys import TradingKey
 from mevbot.submit.tracker import Outcome, TrackedResult
@@ -56,20 +56,20 @@ def test_a_loss_to_our_own_landed_bundle_moves_nothing_and_a_real_loss_does(tmp_
 
         posterior = [(arm.alpha, arm.beta) for arm in bandit.arms]
         second.landed = True
-        engine._finish(second, _result(second, Outcome.LANDED), 400_000, 5_000)
+        engine._finish(second, _result(second, Outcome.LANDED), _Books(400_000, 5_000, {}))
         after_landing = [(arm.alpha, arm.beta) for arm in bandit.arms]
         assert after_landing != posterior  # a landing at the top arm is booked
 
         first_arm = bandit.arm(low)
         pulls = first_arm.pulls
-        engine._finish(first, _result(first, Outcome.LOST_AUCTION), 0)
+        engine._finish(first, _result(first, Outcome.LOST_AUCTION), None)
         counters = engine.telemetry.counters
         assert counters.lost_to_self == 1 and counters.lost == 1
         assert [(arm.alpha, arm.beta) for arm in bandit.arms] == after_landing  # no posterior moved
         assert first_arm.pulls == pulls + 1  # but the pull is counted
         assert engine.risk.failures_in_row == 0
 
-        engine._finish(alone, _result(alone, Outcome.LOST_AUCTION), 0)
+        engine._finish(alone, _result(alone, Outcome.LOST_AUCTION), None)
         assert counters.lost_to_self == 1 and counters.lost == 2
         assert [(arm.alpha, arm.beta) for arm in bandit.arms] != after_landing  # outbid at the top arm
         assert engine.risk.failures_in_row == 1

@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
-from mevbot.observe.render import sol
+from mevbot.observe.render import pnl, sol
 
 
 class Rates:
@@ -36,7 +36,7 @@ def panel(snapshot: dict[str, Any], rates: dict[str, float], *, title: str = "me
         ("bundles sent", f"{snapshot['bundles_sent']:,}" + (f"  (+{snapshot['bundles_dry_run']:,} dry run)"
                                                             if snapshot["bundles_dry_run"] else "")),
         ("landed / lost / failed", f"{snapshot['landed']:,} / {snapshot['lost']:,} / {snapshot['failed']:,}"),
-        ("PnL", sol(snapshot["pnl_lamports"])),
+        ("PnL", pnl(snapshot["pnl_lamports"], snapshot["pnl_unknown"])),
         ("tips", sol(snapshot["tips_lamports"])),
         ("dropped: stale / full / malformed",
          f"{snapshot['opportunities_stale']:,} / {snapshot['opportunities_dropped']:,} / "

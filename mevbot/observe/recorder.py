@@ -180,10 +180,11 @@ class Recorder:
         status: str,
         landed_slot: int | None,
         reason: str | None,
-        pnl_lamports: int,
+        pnl_lamports: int | None,
         tip_paid: int,
-        fee_paid: int,
+        fee_paid: int | None,
     ) -> None:
+        """One bundle's outcome; a landed one whose transaction was not found has PnL and fee None."""
         self.writer.put(
             "bundle_results",
             (bundle_id, ts, outcome, status, landed_slot, reason, pnl_lamports, tip_paid, fee_paid),

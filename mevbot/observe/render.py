@@ -16,6 +16,11 @@ def sol(lamports: int) -> str:
     return f"{lamports / LAMPORTS_PER_SOL:,.9f} SOL"
 
 
+def pnl(lamports: int, unknown: int) -> str:
+    """Realised PnL, and how many landed bundles it leaves out because their transaction was not found."""
+    return sol(lamports) + (f" (+{unknown:,} landed, PnL unknown)" if unknown else "")
+
+
 def stats_tables(summary: Summary, *, since: str, by: str | None) -> list[Table]:
     figures = summary.as_json()
     overview = Table(title=f"mevbot — last {since}", show_header=False)
@@ -27,7 +32,7 @@ def stats_tables(summary: Summary, *, since: str, by: str | None) -> list[Table]
         ("bundles sent", f"{summary.bundles_sent:,}"),
         ("landed / lost / failed", f"{figures['landed']:,} / {figures['lost']:,} / {figures['failed']:,}"),
         ("land rate", f"{summary.land_rate:.1%}"),
-        ("PnL", sol(summary.pnl_lamports)),
+        ("PnL", pnl(summary.pnl_lamports, summary.pnl_unknown)),
         ("tips paid", sol(summary.tips_paid_lamports)),
         ("fees paid", sol(summary.fees_paid_lamports)),
         ("setup costs (lookup tables)", sol(summary.costs_lamports)),

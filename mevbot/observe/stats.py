@@ -28,6 +28,7 @@ class Summary:
     bundles_sent: int
     outcomes: dict[str, int]
     pnl_lamports: int
+    pnl_unknown: int  # landed bundles whose transaction was not found: not in pnl_lamports
     tips_paid_lamports: int
     fees_paid_lamports: int
     costs_lamports: int  # spending outside bundles (lookup-table rent and fees)
@@ -54,6 +55,7 @@ class Summary:
             "outcomes": self.outcomes,
             "land_rate": round(self.land_rate, 6),
             "pnl_lamports": self.pnl_lamports,
+            "pnl_unknown": self.pnl_unknown,
             "tips_paid_lamports": self.tips_paid_lamports,
             "fees_paid_lamports": self.fees_paid_lamports,
             "costs_lamports": self.costs_lamports,
@@ -110,6 +112,8 @@ def summarize(store: Store, *, since_ts: float = 0.0, by: GroupBy | None = None)
         bundles_sent=int(one("SELECT count(*) FROM bundles WHERE ts >= ? AND NOT dry_run")),
         outcomes={str(k): int(v) for k, v in outcomes.items()},
         pnl_lamports=int(one("SELECT sum(pnl_lamports) FROM bundle_results WHERE ts >= ?")),
+        pnl_unknown=int(one("SELECT count(*) FROM bundle_results WHERE ts >= ? AND outcome = 'landed' "
+                            "AND pnl_lamports IS NULL")),
         tips_paid_lamports=int(one("SELECT sum(tip_paid_lamports) FROM bundle_results WHERE ts >= ?")),
         fees_paid_lamports=int(one("SELECT sum(fee_paid_lamports) FROM bundle_results WHERE ts >= ?")),
         costs_lamports=int(one("SELECT sum(lamports) FROM costs WHERE ts >= ?")),

@@ -115,7 +115,7 @@ async def _start(settings: SandboxSettings, state_dir: Path, stack: contextlib.A
     schedule = LeaderSchedule(seed, settings.jito_slot_share)
     clock = SlotClock(settings.slot_ms)
 
-    rpc = SolanaRpc(bank, seed=seed)
+    rpc = SolanaRpc(bank, seed=seed, confirmation_slots=settings.confirmation_slots)
     rpc_http = JsonRpcHttpService({"/": rpc.dispatcher})
     pubsub = PubSubServer(bank)
     engine = BlockEngine(bank, schedule, auction_interval_ms=settings.auction_interval_ms,

@@ -1,7 +1,9 @@
 """The Solana JSON-RPC HTTP API over the bank, shaped as an Agave node answers it.
 
-Commitment levels are accepted and all see the same state: the sandbox has one fork and finalizes
-each slot as it is made. A transaction sent here lands in the current slot at once.
+Commitment levels are accepted and all see the same account state: the sandbox has one fork and
+finalizes each slot as it is made. A transaction sent here lands in the current slot at once, but, as on
+a real cluster, `getTransaction` finds it only once it is confirmed, `confirmation_slots` slots later
+(a real node refuses `processed` there), and `getSignatureStatuses` says "processed" until then.
 """
 
 from __future__ import annotations
@@ -42,13 +44,15 @@ TRANSACTION_SIGNATURE_VERIFICATION_FAILURE = -32003
 MAX_MULTIPLE_ACCOUNTS = 100
 MAX_SIGNATURE_STATUSES = 256
 FAUCET_LAMPORTS = 10**18
+_BELOW_CONFIRMED = frozenset({"processed", "recent"})  # "recent": the legacy name of processed
 
 
 class SolanaRpc:
     """JSON-RPC methods of a Solana node, answered from `bank`."""
 
-    def __init__(self, bank: Bank, *, seed: int = 0) -> None:
+    def __init__(self, bank: Bank, *, seed: int = 0, confirmation_slots: int = 0) -> None:
         self.bank = bank
+        self.confirmation_slots = confirmation_slots
         self._faucet = Keypair.from_seed(hashlib.sha256(f"sandbox-faucet:{seed}".encode()).digest())
         bank.airdrop(self._faucet.pubkey(), FAUCET_LAMPORTS)
         self.dispatcher = Dispatcher(
@@ -200,11 +204,13 @@ class SolanaRpc:
         signature, options = positional(params, 1, 1)
         options = config(options)
         check_commitment(options)
+        if options.get("commitment") in _BELOW_CONFIRMED:
+            raise invalid_params("Method does not support commitment below `confirmed`")
         max_version = options.get("maxSupportedTransactionVersion")
         if max_version is not None:
             integer(max_version, "maxSupportedTransactionVersion")
         result = self.bank.transaction(parse_signature(signature))
-        if result is None:
+        if result is None or not self._confirmed(result.slot):
             return None
         block_time = self.bank.unix_timestamp - (self.bank.slot - result.slot) * 400 // 1000
         return render_transaction_result(result, options.get("encoding", "json"), max_version, block_time)
@@ -219,11 +225,20 @@ class SolanaRpc:
         values = []
         for text in signatures:
             result = self.bank.transaction(parse_signature(text))
-            values.append(None if result is None else {
-                "slot": result.slot, "confirmations": None, "err": result.err,
-                "status": status_json(result.err), "confirmationStatus": "finalized",
+            if result is None:
+                values.append(None)
+                continue
+            confirmed = self._confirmed(result.slot)
+            values.append({
+                "slot": result.slot, "confirmations": None if confirmed else self.bank.slot - result.slot,
+                "err": result.err, "status": status_json(result.err),
+                "confirmationStatus": "finalized" if confirmed else "processed",
             })  # fmt: skip
         return {"context": context(self.bank.slot), "value": values}
+
+    def _confirmed(self, slot: int) -> bool:
+        """Whether a transaction of `slot` is confirmed yet (the sandbox finalizes it then too)."""
+        return self.bank.slot >= slot + self.confirmation_slots
 
     async def simulate_transaction(self, params: list[Any]) -> Any:
         text, options = positional(params, 1, 1)

@@ -18,6 +18,8 @@ class SandboxSettings:
     `program_binaries` maps a venue name (``raydium_amm_v4``, ``raydium_cpmm``, ``whirlpool``) to
     a compiled program (.so) to run in LiteSVM instead of the Python model of its swaps.
     `state_dir` holds the payer keypair file; None makes a temporary one removed at stop.
+    `confirmation_slots`: how many slots after it lands a transaction is confirmed, and so found by
+    `getTransaction` (mainnet: a slot or two, more from a lagging node; 0: at once).
     """
 
     seed: int = 0
@@ -25,6 +27,7 @@ class SandboxSettings:
     tokens: int | None = None
     planted_cycles: int | None = None
     slot_ms: int = 400
+    confirmation_slots: int = 0
     jito_slot_share: float = 0.9
     auction_interval_ms: int = 50
     rpc_port: int = 0
@@ -42,6 +45,8 @@ class SandboxSettings:
             raise ValueError("slot_ms and auction_interval_ms must be positive")
         if not 0.0 <= self.jito_slot_share <= 1.0:
             raise ValueError(f"jito_slot_share {self.jito_slot_share} is not within [0, 1]")
+        if self.confirmation_slots < 0:
+            raise ValueError("confirmation_slots must not be negative")
         if self.rate_limit_per_s <= 0:
             raise ValueError("rate_limit_per_s must be positive")
         for port in (self.rpc_port, self.ws_port, self.block_engine_port):
@@ -54,12 +59,12 @@ class SandboxSettings:
 
 def settings_from_config(section: Any, **overrides: Any) -> SandboxSettings:
     """Settings from the daemon config's `[sandbox]` section, read by attribute name (seed, pools,
-    slot_ms, jito_slot_share, rpc_port, ws_port, block_engine_port, competitors (a count),
+    slot_ms, confirmation_slots, jito_slot_share, rpc_port, ws_port, block_engine_port, competitors (a count),
     user_swaps_per_slot, rate_limit_per_s, program_binaries), then `overrides` (None values ignored)."""
     values: dict[str, Any] = {
         name: getattr(section, name)
-        for name in ("seed", "pools", "slot_ms", "jito_slot_share", "rpc_port", "ws_port", "block_engine_port",
-                     "rate_limit_per_s")
+        for name in ("seed", "pools", "slot_ms", "confirmation_slots", "jito_slot_share", "rpc_port", "ws_port",
+                     "block_engine_port", "rate_limit_per_s")
         if hasattr(section, name)
     }  # fmt: skip
     if hasattr(section, "competitors"):

@@ -15,7 +15,9 @@ from solana.rpc.types import MemcmpOpts, TxOpts
 from solders.hash import Hash
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
+from solders.transaction_status import TransactionConfirmationStatus
 
 from mevbot.dex import raydium_amm_v4, whirlpool
 from mevbot.dex.registry import venue_by_name
@@ -24,7 +26,7 @@ from mevbot.market.venue_views import after_swap
 from mevbot.sandbox.cluster import start_sandbox
 from mevbot.sandbox.pools import Hop, swap_instruction
 from mevbot.sandbox.wallets import associated_token_address
-from tests.sandbox.conftest import QUIET
+from tests.sandbox.conftest import QUIET, settings
 from tests.sandbox.trading import fetch_accounts, load_keypair, route_over_rpc, token_balance
 
 
@@ -136,6 +138,42 @@ async def test_a_failing_transaction_lands_with_its_error_and_pays_only_the_fee(
         assert await token_balance(client, accounts[spec.mint_a]) == tokens
         statuses = await client.get_signature_statuses([signature])
         assert statuses.value[0] is not None and statuses.value[0].err is not None
+
+
+async def test_a_landed_transaction_is_found_once_confirmed_slots_later() -> None:
+    """As on a real cluster: getTransaction answers from "confirmed" on (and refuses "processed"),
+    `confirmation_slots` after the transaction's slot; until then its status says "processed"."""
+    async with start_sandbox(settings(slot_ms=10_000, confirmation_slots=2)) as sandbox, \
+            AsyncClient(sandbox.rpc_url) as client:  # fmt: skip
+        payer = load_keypair(sandbox.payer_keypair_path)
+        blockhash = (await client.get_latest_blockhash()).value.blockhash
+        transfer_ix = transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=Pubkey.new_unique(), lamports=10**6))
+        transaction = VersionedTransaction(MessageV0.try_compile(payer.pubkey(), [transfer_ix], [], blockhash), [payer])
+        signature = (await client.send_transaction(transaction)).value
+        landed_in = sandbox.bank.slot
+
+        async def found(commitment: str) -> object:
+            options = {"commitment": commitment, "maxSupportedTransactionVersion": 0}
+            return await _raw(sandbox, "getTransaction", [str(signature), options])
+
+        for commitment in ("confirmed", "finalized"):
+            assert (await found(commitment))["result"] is None
+        assert "below `confirmed`" in (await found("processed"))["error"]["message"]
+        status = (await client.get_signature_statuses([signature])).value[0]
+        assert status.slot == landed_in and status.confirmation_status == TransactionConfirmationStatus.Processed
+        sandbox.bank.advance_slot(landed_in + 1)
+        assert (await found("confirmed"))["result"] is None
+        sandbox.bank.advance_slot(landed_in + 2)
+        for commitment in ("confirmed", "finalized"):
+            assert (await found(commitment))["result"]["slot"] == landed_in
+        status = (await client.get_signature_statuses([signature])).value[0]
+        assert status.confirmation_status == TransactionConfirmationStatus.Finalized
+
+
+async def _raw(sandbox, method: str, params: list[object]) -> dict:  # type: ignore[no-untyped-def]
+    async with httpx.AsyncClient() as http:
+        reply = await http.post(sandbox.rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+    return reply.json()
 
 
 async def test_garbage_gets_json_rpc_errors_and_the_server_keeps_serving() -> None:
