@@ -25,6 +25,10 @@ class RpcError(RuntimeError):
     """An endpoint failed, refused, or answered with something that is not a valid reply."""
 
 
+def _at_least_confirmed(commitment: str) -> str:
+    return "confirmed" if commitment in ("processed", "recent") else commitment
+
+
 def parse_account(pubkey: Pubkey, value: Any, slot: int) -> AccountUpdate:
     """An RPC account object (base64 encoding) → AccountUpdate, or RpcError if it is malformed."""
     try:
@@ -111,7 +115,10 @@ class RpcClient:
             raise RpcError("getBalance: malformed reply") from None
 
     async def get_latest_blockhash(self) -> tuple[Hash, int]:
-        result = await self.call("getLatestBlockhash", [{"commitment": self.commitment}])
+        """A blockhash to sign with, from a confirmed block whatever the client's commitment: a
+        processed block may be on a fork the cluster drops (Solana's docs put it near 5 % of them),
+        and a transaction naming its blockhash is then refused. It costs a slot or two of validity."""
+        result = await self.call("getLatestBlockhash", [{"commitment": _at_least_confirmed(self.commitment)}])
         try:
             value = result["value"]
             return Hash.from_string(value["blockhash"]), int(value["lastValidBlockHeight"])

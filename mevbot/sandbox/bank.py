@@ -256,6 +256,13 @@ class Bank:
     def is_blockhash_valid(self, blockhash: Hash) -> bool:
         return blockhash in self._blockhashes
 
+    def blockhash_as_of(self, slot: int) -> tuple[Hash, int]:
+        """The newest blockhash made by `slot` (the oldest still valid, if none was) and its slot."""
+        for blockhash, made in reversed(self._blockhashes.items()):
+            if made <= slot:
+                return blockhash, made
+        return next(iter(self._blockhashes.items()))
+
     def _register_blockhash(self, slot: int) -> None:
         digest = hashlib.sha256(f"sandbox-blockhash:{self._seed}:{slot}".encode()).digest()
         self._blockhashes[Hash(digest)] = slot

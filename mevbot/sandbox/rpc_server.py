@@ -3,7 +3,8 @@
 Commitment levels are accepted and all see the same account state: the sandbox has one fork and
 finalizes each slot as it is made. A transaction sent here lands in the current slot at once, but, as on
 a real cluster, `getTransaction` finds it only once it is confirmed, `confirmation_slots` slots later
-(a real node refuses `processed` there), and `getSignatureStatuses` says "processed" until then.
+(a real node refuses `processed` there), and `getSignatureStatuses` says "processed" until then. In
+step, the confirmed (and finalized) `getLatestBlockhash` is that many slots older than the processed one.
 """
 
 from __future__ import annotations
@@ -166,13 +167,13 @@ class SolanaRpc:
 
     async def get_latest_blockhash(self, params: list[Any]) -> Any:
         (options,) = positional(params, 0, 1)
-        check_commitment(config(options))
+        options = config(options)
+        check_commitment(options)
+        lag = 0 if options.get("commitment") in _BELOW_CONFIRMED else self.confirmation_slots
+        blockhash, slot = self.bank.blockhash_as_of(self.bank.slot - lag)
         return {
             "context": context(self.bank.slot),
-            "value": {
-                "blockhash": str(self.bank.latest_blockhash),
-                "lastValidBlockHeight": self.bank.slot + MAX_PROCESSING_AGE,
-            },
+            "value": {"blockhash": str(blockhash), "lastValidBlockHeight": slot + MAX_PROCESSING_AGE},
         }
 
     async def is_blockhash_valid(self, params: list[Any]) -> Any:

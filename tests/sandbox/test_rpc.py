@@ -10,6 +10,7 @@ import json
 import httpx
 import pytest
 from solana.rpc.async_api import AsyncClient
+from solana.rpc.commitment import Confirmed, Processed
 from solana.rpc.core import RPCException
 from solana.rpc.types import MemcmpOpts, TxOpts
 from solders.hash import Hash
@@ -163,6 +164,10 @@ async def test_a_landed_transaction_is_found_once_confirmed_slots_later() -> Non
         assert status.slot == landed_in and status.confirmation_status == TransactionConfirmationStatus.Processed
         sandbox.bank.advance_slot(landed_in + 1)
         assert (await found("confirmed"))["result"] is None
+        newest = (await client.get_latest_blockhash(commitment=Processed)).value
+        confirmed = (await client.get_latest_blockhash(commitment=Confirmed)).value  # from 2 slots back
+        assert newest.blockhash == sandbox.bank.latest_blockhash != confirmed.blockhash
+        assert confirmed.last_valid_block_height < newest.last_valid_block_height
         sandbox.bank.advance_slot(landed_in + 2)
         for commitment in ("confirmed", "finalized"):
             assert (await found(commitment))["result"]["slot"] == landed_in
