@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from solders.pubkey import Pubkey
 
+from mevbot.config import SOL_MINT, USDC_MINT, USDT_MINT
 from mevbot.dex.base import U64_MAX
 from mevbot.events import Opportunity
 from mevbot.market.graph import TokenGraph, edge_id
@@ -26,10 +27,7 @@ from mevbot.search.near_profit import NearProfit
 from mevbot.search.route import RouteQuoter, make_opportunity
 from mevbot.search.sizing import float_model, maximize_profit
 
-SOL_MINT = Pubkey.from_string("So11111111111111111111111111111111111111112")
-USDC_MINT = Pubkey.from_string("EPjFWJd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")
-USDT_MINT = Pubkey.from_string("Es9vMFrzaCERmJfrF8p2Zs9qQ6QUmnZ8xjaNMKiafRHw")
-DEFAULT_BASE_MINTS = (SOL_MINT, USDC_MINT, USDT_MINT)
+DEFAULT_BASE_MINTS = tuple(Pubkey.from_string(mint) for mint in (SOL_MINT, USDC_MINT, USDT_MINT))
 REHEARSED_CYCLES = 32  # a rehearsal's share of the cycles through a pool: enough to run the kernel, short
 
 
