@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import tomli
+from solders.pubkey import Pubkey
 
 SOL_MINT = "So11111111111111111111111111111111111111112"
 USDC_MINT = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
@@ -64,6 +65,17 @@ class SearchConfig:
     base_mints: tuple[str, ...] = (SOL_MINT, USDC_MINT, USDT_MINT)
     max_hops: int = bounded(4, 2, 4)
     min_profit_lamports: int = bounded(1, 0, None)
+
+
+@dataclass(frozen=True)
+class MarketConfig:
+    """Which pools to trade: those in `pools` (pool account addresses) and every pool, on each venue,
+    whose two mints are both in `mints`. Both empty: every pool of every venue, which only the
+    sandbox can serve (on mainnet it is millions of accounts), so a config with an RPC URL must
+    name pools or mints."""
+
+    pools: tuple[str, ...] = ()
+    mints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -172,6 +184,7 @@ class Config:
     node: NodeConfig = field(default_factory=NodeConfig)
     keys: KeysConfig = field(default_factory=KeysConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
+    market: MarketConfig = field(default_factory=MarketConfig)
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     jito: JitoConfig = field(default_factory=JitoConfig)
     decide: DecideConfig = field(default_factory=DecideConfig)
@@ -229,6 +242,15 @@ def _check_cross_field(config: Config, source: str) -> None:
     for name, public in config.control.operators.items():
         if len(public) != 64 or any(c not in "0123456789abcdef" for c in public):
             raise ConfigError(source, f"control.operators.{name}", "an Ed25519 public key as 64 hex digits", repr(public))
+    for key in ("pools", "mints"):
+        for index, address in enumerate(getattr(config.market, key)):
+            try:
+                Pubkey.from_string(address)
+            except ValueError:
+                raise ConfigError(source, f"market.{key}[{index}]", "a base58 account address", repr(address)) from None
+    if not config.uses_sandbox and not (config.market.pools or config.market.mints):
+        raise ConfigError(source, "market", "pools or mints to trade when trading against a real node (every pool "
+                          "of every venue is millions of accounts)", "neither")  # fmt: skip
     if not config.uses_sandbox and not config.keys.keypair_path:
         raise ConfigError(source, "keys.keypair_path", "a keypair file when trading against a real node", "none")
 

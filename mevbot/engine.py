@@ -269,7 +269,10 @@ class Engine:
         )
 
     async def _bootstrap(self) -> None:
-        model, rejected, slot = await load_market(self.rpc)
+        market = self.config.market
+        model, rejected, slot = await load_market(
+            self.rpc, pools=[Pubkey.from_string(a) for a in market.pools], mints=[Pubkey.from_string(m) for m in market.mints]
+        )
         for entry in rejected[:20]:
             log.warning("snapshot: rejected %s: %s", entry.pubkey, entry.reason)
         blockhash, _ = await self.rpc.get_latest_blockhash()

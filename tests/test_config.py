@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mevbot.config import ConfigError, load_config, parse_config, redacted
+from mevbot.config import SOL_MINT, USDC_MINT, ConfigError, load_config, parse_config, redacted
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -26,7 +26,8 @@ def test_shipped_mainnet_config_is_dry_run() -> None:
 
 
 def test_a_real_node_without_an_explicit_dry_run_defaults_to_dry_run() -> None:
-    config = parse_config({"node": {"rpc_urls": ["http://x"], "ws_urls": ["ws://x"]}, "keys": {"keypair_path": "k"}})
+    config = parse_config({"node": {"rpc_urls": ["http://x"], "ws_urls": ["ws://x"]}, "keys": {"keypair_path": "k"},
+                           "market": {"mints": [SOL_MINT, USDC_MINT]}})  # fmt: skip
     assert config.dry_run is None and config.effective_dry_run is True
 
 
@@ -50,7 +51,11 @@ def test_config_is_frozen() -> None:
         ("search = 3", "search", "a table"),
         ("warm_interval_ms = -1", "warm_interval_ms", "from 0.0 to 1000.0"),
         ("warm_interval_ms = 0.25", "warm_interval_ms", "0 (off) or from 1.0"),
-        ("[node]\nrpc_urls = ['http://x']\nws_urls = ['ws://x']", "keys.keypair_path", "keypair"),
+        (f"[node]\nrpc_urls = ['http://x']\nws_urls = ['ws://x']\n[market]\npools = ['{SOL_MINT}']", "keys.keypair_path",
+         "keypair"),
+        ("[node]\nrpc_urls = ['http://x']\nws_urls = ['ws://x']\n[keys]\nkeypair_path = 'k'", "market", "pools or mints"),
+        ("[market]\nmints = ['So11111111111111111111111111111111111111112', 'USDC']", "market.mints[1]",
+         "base58 account address"),
     ],
 )
 def test_bad_values_name_the_file_and_key(tmp_path: Path, text: str, key: str, expected: str) -> None:

@@ -13,7 +13,7 @@ from solders.pubkey import Pubkey
 from typer.testing import CliRunner
 
 from mevbot.cli import app
-from mevbot.config import parse_config
+from mevbot.config import MarketConfig, parse_config
 from mevbot.dex import raydium_cpmm
 from mevbot.dex.spl_token import NATIVE_MINT, TOKEN_2022_PROGRAM_ID, encode_token_account, token_amount
 from mevbot.engine import EXIT_OK, PNL_UNKNOWN, Endpoints, Engine
@@ -135,6 +135,22 @@ async def test_a_landing_whose_transaction_no_node_has_yet_is_booked_with_its_pn
     assert tip_pulls == results - len(landed)  # every other outcome taught the tip bandit; no landing did
     stats = CliRunner().invoke(app, ["stats", "--db", config.storage.db_path, "--json"])
     assert stats.exit_code == 0 and json.loads(stats.stdout)["pnl_unknown"] == figures["landed"]
+
+
+async def test_the_daemon_trades_only_the_pools_between_the_configured_mints(tmp_path: Path) -> None:
+    """`[market] mints`, as a mainnet config must set: the snapshot holds the pools between those mints
+    (here the planted cycles'), and the daemon trades them."""
+    config = _config(tmp_path)
+    async with start_sandbox(settings_from_config(config.sandbox)) as sandbox:
+        mints = {mint for cycle in sandbox.universe.planted for mint in cycle.mints}
+        config = dataclasses.replace(config, market=MarketConfig(mints=tuple(map(str, mints))))
+        engine = Engine(config, sandbox_endpoints(sandbox))
+        summary = await engine.run(slots=150, duration=60)
+        everything = {spec.address for spec in sandbox.universe.pools}
+        between = {spec.address for spec in sandbox.universe.pools if {spec.mint_a, spec.mint_b} <= mints}
+
+    assert summary.exit_code == EXIT_OK and summary.figures["landed"] >= 1, summary.figures
+    assert {info.address for info in engine.model.registry.pools()} == between != everything
 
 
 async def test_a_pool_that_opens_later_is_traded_only_once_open(tmp_path: Path) -> None:

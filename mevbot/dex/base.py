@@ -106,6 +106,8 @@ class Venue(Protocol):
 
     name: str
     program_id: Pubkey
+    pool_size: int  # bytes of its pool account
+    mint_offsets: tuple[int, int]  # where a pool account holds mint_a and mint_b (to find pools by mint)
 
     def decode_pool(self, address: Pubkey, data: bytes, owner: Pubkey | None = None) -> Any: ...
 

@@ -248,6 +248,8 @@ class RaydiumAmmV4:
 
     name: str = "raydium_amm_v4"
     program_id: Pubkey = PROGRAM_ID
+    pool_size: int = AMM_INFO_LEN
+    mint_offsets: tuple[int, int] = (400, 432)  # coin_vault_mint, pc_vault_mint
 
     def decode_pool(self, address: Pubkey, data: bytes, owner: Pubkey | None = None) -> AmmV4Pool:
         """AmmInfo bytes → `AmmV4Pool` (see `decode_amm_info`)."""

@@ -533,6 +533,8 @@ class RaydiumCpmm:
 
     name: str = "raydium_cpmm"
     program_id: Pubkey = PROGRAM_ID
+    pool_size: int = POOL_STATE_LEN
+    mint_offsets: tuple[int, int] = (168, 200)  # token_0_mint, token_1_mint, after the discriminator
 
     def decode_pool(self, address: Pubkey, data: bytes, owner: Pubkey | None = None) -> CpmmPool:
         """PoolState bytes → `CpmmPool` (see `decode_pool_state`)."""

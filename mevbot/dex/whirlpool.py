@@ -576,6 +576,8 @@ class WhirlpoolVenue:
 
     name = "whirlpool"
     program_id = PROGRAM_ID
+    pool_size = WHIRLPOOL_LEN
+    mint_offsets = (101, 181)  # token_mint_a, token_mint_b
 
     def decode_pool(self, address: Pubkey, data: bytes, owner: Pubkey | None = None) -> WhirlpoolPool:
         """Decode, and refuse pools we cannot quote exactly (adaptive fee) before their ticks are fetched."""
