@@ -652,6 +652,7 @@ class Engine:
                              unknown_grace_s=unknown_grace_s)  # fmt: skip
         flight.landed = result.outcome is Outcome.LANDED
         flight.resolved.set()
+        self._flights.pop(flight.bundle_id, None)  # resolved: no rival to bundles sent from now on
         books: _Books | None = None
         if flight.landed:
             try:
