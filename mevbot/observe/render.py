@@ -18,7 +18,7 @@ def sol(lamports: int) -> str:
 
 def pnl(lamports: int, unknown: int) -> str:
     """Realised PnL, and how many landed bundles it leaves out because their transaction was not found."""
-    return sol(lamports) + (f" (+{unknown:,} landed, PnL unknown)" if unknown else "")
+    return sol(lamports) + (f" (not counting {unknown:,} landed with PnL unknown)" if unknown else "")
 
 
 def stats_tables(summary: Summary, *, since: str, by: str | None) -> list[Table]:
