@@ -28,7 +28,7 @@ from mevbot.sandbox.cluster import start_sandbox
 from mevbot.sandbox.pools import Hop, swap_instruction
 from mevbot.sandbox.wallets import associated_token_address
 from tests.sandbox.conftest import QUIET, settings
-from tests.sandbox.trading import fetch_accounts, load_keypair, route_over_rpc, token_balance
+from tests.sandbox.trading import fetch_accounts, load_keypair, route_over_rpc, rpc_call, token_balance
 
 
 async def test_account_queries_answer_in_solana_shapes() -> None:
@@ -145,7 +145,7 @@ async def test_a_landed_transaction_is_found_once_confirmed_slots_later() -> Non
     """As on a real cluster: getTransaction answers from "confirmed" on (and refuses "processed"),
     `confirmation_slots` after the transaction's slot; until then its status says "processed"."""
     async with start_sandbox(settings(slot_ms=10_000, confirmation_slots=2)) as sandbox, \
-            AsyncClient(sandbox.rpc_url) as client:  # fmt: skip
+            AsyncClient(sandbox.rpc_url) as client, httpx.AsyncClient() as http:  # fmt: skip
         payer = load_keypair(sandbox.payer_keypair_path)
         blockhash = (await client.get_latest_blockhash()).value.blockhash
         transfer_ix = transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=Pubkey.new_unique(), lamports=10**6))
@@ -155,7 +155,7 @@ async def test_a_landed_transaction_is_found_once_confirmed_slots_later() -> Non
 
         async def found(commitment: str) -> object:
             options = {"commitment": commitment, "maxSupportedTransactionVersion": 0}
-            return await _raw(sandbox, "getTransaction", [str(signature), options])
+            return (await rpc_call(http, sandbox.rpc_url, "getTransaction", [str(signature), options])).json()
 
         for commitment in ("confirmed", "finalized"):
             assert (await found(commitment))["result"] is None
@@ -173,12 +173,6 @@ async def test_a_landed_transaction_is_found_once_confirmed_slots_later() -> Non
             assert (await found(commitment))["result"]["slot"] == landed_in
         status = (await client.get_signature_statuses([signature])).value[0]
         assert status.confirmation_status == TransactionConfirmationStatus.Finalized
-
-
-async def _raw(sandbox, method: str, params: list[object]) -> dict:  # type: ignore[no-untyped-def]
-    async with httpx.AsyncClient() as http:
-        reply = await http.post(sandbox.rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-    return reply.json()
 
 
 async def test_garbage_gets_json_rpc_errors_and_the_server_keeps_serving() -> None:
