@@ -86,6 +86,7 @@ class SandboxConfig:
     pools: int = bounded(200, 2, 100_000)
     slot_ms: int = bounded(400, 1, 60_000)
     confirmation_slots: int = bounded(2, 0, 1_000)  # a landed transaction is confirmed this many slots later
+    status_reasons: bool = True  # bundle statuses say why a bundle failed (mainnet's do not)
     jito_slot_share: float = bounded(0.8, 0.0, 1.0)
     rpc_port: int = bounded(0, 0, 65535)
     ws_port: int = bounded(0, 0, 65535)

@@ -59,6 +59,7 @@ from mevbot.observe.recorder import (
     load_risk_transitions,
     restore_bandit,
 )
+from mevbot.observe.rivals import Bid, Taker, requested_units, taker, verdict
 from mevbot.observe.store import Store, StoreWriter
 from mevbot.package.bundle import Bundle
 from mevbot.package.keys import TradingKey, load_keypair
@@ -86,6 +87,10 @@ STAGE_FAILURES_TO_HALT = 5
 STAGE_FAILURE_WINDOW_S = 60.0
 UNKNOWN_GRACE_S = 2.0  # how long a bundle whose send got no reply may stay unknown to the engine
 PNL_LOOKUP_S = 30.0  # how long a landed bundle's transaction is looked for (`Engine._landed_books`)
+LOSS_LOOKUP_S = 10.0  # how long `Engine._who_took_it` may take, waiting its turn included
+LOSS_LOOKUPS_AT_ONCE = 4  # others wait their turn: each costs a dozen RPC calls
+SIGNATURES_PER_POOL = 50  # of each pool's latest transactions, those since the send are candidates
+TAKERS_READ = 8  # candidates read (earliest first) to find the one that took a lost bundle's pools
 PNL_UNKNOWN = "landed; PnL unknown: transaction not found"
 YOUNG_GC_AT = (200, 8)  # idle time collects the youngest generation / the middle one from these counts
 ROUTES_AHEAD_CHECKED = 8  # routes near profit one compile ahead looks at for one without a compiled message
@@ -122,8 +127,10 @@ class _InFlight:
     region_arm: str
     signature: str
     pools: frozenset[Pubkey] = frozenset()
-    rivals: list[_InFlight] = field(default_factory=list)  # our other bundles on some of the same pools
+    sent_slot: int = 0
+    rivals: list[_InFlight] = field(default_factory=list)  # our other bundles in flight beside it
     landed: bool = False
+    taken_by_ours: bool = False  # the chain shows one of our transactions took its pools (`_who_took_it`)
     resolved: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -156,6 +163,7 @@ class Engine:
         self._opened: set[int] = set()  # pools that opened for trading since the last model pass
         self._in_flight: set[asyncio.Task[None]] = set()
         self._flights: dict[str, _InFlight] = {}  # bundle id → what it trades, while its status is open
+        self._loss_lookups = asyncio.Semaphore(LOSS_LOOKUPS_AT_ONCE)
         self._opportunities: asyncio.Queue[tuple[Opportunity, int]] = asyncio.Queue(maxsize=64)
         self._coalescer = UpdateCoalescer()
         self._last_bundled: Opportunity | None = None  # what `warm` rehearses
@@ -490,7 +498,8 @@ class Engine:
                                       dry_run=True)  # fmt: skip
             return
         flight = _InFlight(bundle.bundle_id, seq, decision.tip_lamports, arm.name, context, region_arm.name,
-                           str(bundle.transactions[-1].signatures[0]), frozenset(h.pool for h in opportunity.hops))  # fmt: skip
+                           str(bundle.transactions[-1].signatures[0]), frozenset(h.pool for h in opportunity.hops),
+                           self.current_slot)  # fmt: skip
         # From here on the bundle may reach a block engine. A task that shutdown drains owns it, so a
         # stop in the middle of the send cannot leave a bundle that lands with no record of it.
         self._spawn(self._send_and_follow(bundle, flight, now), f"send-{flight.bundle_id[:8]}", self._in_flight)
@@ -642,9 +651,9 @@ class Engine:
         else:
             flight.bundle_id = report.bundle_id
         counters.bundles_sent += 1
-        await self._follow(flight, unknown_grace_s=UNKNOWN_GRACE_S if report.bundle_id is None else 0.0)
+        await self._follow(flight, bundle, unknown_grace_s=UNKNOWN_GRACE_S if report.bundle_id is None else 0.0)
 
-    async def _follow(self, flight: _InFlight, *, unknown_grace_s: float = 0.0) -> None:
+    async def _follow(self, flight: _InFlight, bundle: Bundle, *, unknown_grace_s: float = 0.0) -> None:
         self._take_off(flight)
         client = self.router.regions[0].client
         deadline_s = self.config.jito.status_deadline_s
@@ -654,18 +663,21 @@ class Engine:
         flight.resolved.set()
         self._flights.pop(flight.bundle_id, None)  # resolved: no rival to bundles sent from now on
         books: _Books | None = None
-        if flight.landed:
-            try:
+        try:
+            if flight.landed:
                 books = await self._landed_books(flight.signature)
-            except asyncio.CancelledError:  # shutdown gave up waiting: the landing is still booked
-                self._finish(flight, result, None)
-                raise
-            if books is not None and self.wallet.lamports is not None:  # until the next read of the wallet
-                self.wallet = replace(self.wallet, lamports=self.wallet.lamports - flight.tip - books.fee)
-        elif flight.rivals:  # did one of ours take it? Each sets `resolved` before waiting: no cycle
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(deadline_s):
-                    await asyncio.gather(*(rival.resolved.wait() for rival in flight.rivals))
+                if books is not None and self.wallet.lamports is not None:  # until the next read of the wallet
+                    self.wallet = replace(self.wallet, lamports=self.wallet.lamports - flight.tip - books.fee)
+            else:
+                if flight.rivals:  # did one of ours take it? Each sets `resolved` before waiting: no cycle
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(deadline_s):
+                            await asyncio.gather(*(rival.resolved.wait() for rival in flight.rivals))
+                if result.unexplained and not any(rival.landed for rival in flight.rivals):
+                    result = await self._who_took_it(flight, bundle, result)
+        except asyncio.CancelledError:  # shutdown gave up waiting: the outcome is still booked, as known
+            self._finish(flight, result, books)
+            raise
         self._finish(flight, result, books)
         if books is not None:
             self._book_holdings(books.holdings, result.landed_slot)
@@ -697,6 +709,55 @@ class Engine:
                 return None
             await asyncio.sleep(delay)
 
+    async def _who_took_it(self, flight: _InFlight, bundle: Bundle, result: TrackedResult) -> TrackedResult:
+        """`result` with the transaction that took the pools of a bundle that failed unexplained
+        named in its reason, and its outcome `lost_auction` if that one outbid us (see
+        `observe/rivals.py`); as it is when none did or the chain cannot tell within `LOSS_LOOKUP_S`."""
+        counters = self.telemetry.counters
+        horizon = self.current_slot + 1
+        try:
+            async with asyncio.timeout(LOSS_LOOKUP_S), self._loss_lookups:
+                takers = await self._takers(flight, horizon=horizon)
+        except (RpcError, MetaError, TimeoutError) as exc:
+            log.warning("who took the pools of %s: %s", flight.bundle_id, str(exc) or "no answer in time")
+            takers = []
+        own = next((t for t in takers if t.payer == self.key.pubkey), None)
+        if own is not None:  # a bundle of ours not in flight beside it (already resolved when it was sent)
+            flight.taken_by_ours = True
+            return replace(result, reason=f"pools taken by our own {own.signature} at slot {own.slot}")
+        ours = Bid(flight.tip, sum(requested_units(tx.message) for tx in bundle.transactions))
+        explained = verdict(ours, takers)
+        if explained is None:
+            counters.losses_unexplained += 1
+            return result
+        outbid, why = explained
+        if outbid:
+            counters.losses_outbid += 1
+            return replace(result, outcome=Outcome.LOST_AUCTION, reason=why)
+        counters.losses_taken += 1
+        return replace(result, reason=why)
+
+    async def _takers(self, flight: _InFlight, *, horizon: int) -> list[Taker]:
+        """The transactions that landed from the send to `horizon` and named one of the flight's
+        pools, earliest first, once the node has confirmed `horizon`."""
+        backoff = Backoff(base_s=0.05, cap_s=1.0)
+        while await self.rpc.get_slot(confirmed=True) < horizon:
+            await asyncio.sleep(backoff.next_delay())
+        candidates: dict[str, int] = {}
+        for pool in flight.pools:
+            for entry in reversed(await self.rpc.signatures_for_address(pool, limit=SIGNATURES_PER_POOL)):
+                if entry.ok and flight.sent_slot <= entry.slot <= horizon:
+                    candidates[entry.signature] = entry.slot
+        takers = []
+        tip_accounts = frozenset(self.tip_accounts)
+        for signature in sorted(candidates, key=candidates.__getitem__)[:TAKERS_READ]:
+            reply = await self.rpc.call("getTransaction", [
+                signature, {"encoding": "base64", "maxSupportedTransactionVersion": 0, "commitment": "confirmed"}
+            ])  # fmt: skip
+            if reply is not None:
+                takers.append(taker(reply, tip_accounts))
+        return takers
+
     def _book_holdings(self, holdings: dict[str, int], slot: int | None) -> None:
         """Record what the wallet now holds of each token the trade touched, and check the inventory
         limits (wrapped SOL is the start token, not inventory)."""
@@ -710,12 +771,12 @@ class Engine:
                 self._cap_sizing()
 
     def _take_off(self, flight: _InFlight) -> None:
-        """Two bundles of ours on the same pools in flight at once: at most one lands, and when one
-        does, the other's loss says nothing about its tip, its region or the risk of trading."""
+        """Two bundles of ours in flight at once: both write our fee payer, so when they meet in an
+        auction at most one lands, whatever pools they trade; when one lands, the other's loss says
+        nothing about its tip, its region or the risk of trading."""
         for other in self._flights.values():
-            if other.pools & flight.pools:
-                other.rivals.append(flight)
-                flight.rivals.append(other)
+            other.rivals.append(flight)
+            flight.rivals.append(other)
         self._flights[flight.bundle_id] = flight
 
     def _finish(self, flight: _InFlight, result: TrackedResult, books: _Books | None) -> None:
@@ -743,7 +804,7 @@ class Engine:
             fee_paid=None if unknown else books.fee if books is not None else 0,
         )  # fmt: skip
         tips = self._bandit(flight.context)
-        if not landed and any(rival.landed for rival in flight.rivals):
+        if not landed and (flight.taken_by_ours or any(rival.landed for rival in flight.rivals)):
             counters.lost_to_self += 1
             tips.update(flight.arm, landed=False, net_profit=0)  # a pull that moves no posterior
             return

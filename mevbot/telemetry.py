@@ -58,6 +58,10 @@ class Counters:
     lost_to_self: int = 0  # of lost and failed: while another bundle of ours on the same pools landed
     pnl_lamports: int = 0
     pnl_unknown: int = 0  # of landed: transaction not found, so what it made is not in pnl_lamports
+    # Bundles that failed without a reason from the block engine, by what the chain said (`observe/rivals.py`):
+    losses_outbid: int = 0  # a transaction that bid more took their pools: booked as lost
+    losses_taken: int = 0  # one took them bidding no more than we did
+    losses_unexplained: int = 0  # none found, the lookup failed, or too many were under way
     tips_lamports: int = 0
     stage_restarts: int = 0
     warm_passes: int = 0  # hot-path rehearsals while idle (`Engine.keep_warm`)

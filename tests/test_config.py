@@ -46,6 +46,7 @@ def test_config_is_frozen() -> None:
         ("[searc]\nmax_hops = 3", "searc", "known keys"),
         ("[sandbox]\njito_slot_share = 1.5", "sandbox.jito_slot_share", "from 0.0 to 1.0"),
         ("[sandbox]\nslot_ms = 'fast'", "sandbox.slot_ms", "an integer"),
+        ("[sandbox]\nstatus_reasons = 'no'", "sandbox.status_reasons", "expected true or false"),
         ("[node]\ncommitment = 'final'", "node.commitment", "'processed'"),
         ("[[jito.regions]]\nname = 'ny'\nurl = 3", "jito.regions[0].url", "a string"),
         ("search = 3", "search", "a table"),

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
 from solders.account import Account as SvmAccount
 from solders.pubkey import Pubkey
+from solders.signature import Signature
 from typer.testing import CliRunner
 
 from mevbot.cli import app
@@ -22,6 +24,7 @@ from mevbot.observe.recorder import load_bandit_arms
 from mevbot.observe.store import Store
 from mevbot.package.route import associated_token_account
 from mevbot.sandbox.bank import GENESIS_UNIX_TIMESTAMP
+from mevbot.sandbox.bundles import BundleStatus
 from mevbot.sandbox.cluster import start_sandbox
 from mevbot.sandbox.settings import settings_from_config
 
@@ -135,6 +138,47 @@ async def test_a_landing_whose_transaction_no_node_has_yet_is_booked_with_its_pn
     assert tip_pulls == results - len(landed)  # every other outcome taught the tip bandit; no landing did
     stats = CliRunner().invoke(app, ["stats", "--db", config.storage.db_path, "--json"])
     assert stats.exit_code == 0 and json.loads(stats.stdout)["pnl_unknown"] == figures["landed"]
+
+
+async def test_without_reasons_from_the_block_engine_lost_auctions_are_read_from_the_chain(tmp_path: Path) -> None:
+    """Mainnet's block engine says only `Failed`, never why. With the sandbox's reasons off, every
+    bundle the daemon books as lost names a transaction the bank holds: it landed while the bundle
+    was in flight, wrote one of the bundle's pools, and paid the tip accounts more per requested
+    compute unit. The block engine's own record of each says it failed, outbid at the auction or
+    beaten to the state (its simulation failed)."""
+    config = _config(tmp_path)
+    async with start_sandbox(settings_from_config(config.sandbox, status_reasons=False)) as sandbox:
+        summary = await Engine(config, sandbox_endpoints(sandbox)).run(slots=300, duration=120)
+        store = Store(config.storage.db_path, read_only=True)
+        try:
+            lost = store.query(
+                "SELECT r.bundle_id, r.reason, b.tip_lamports, d.payload FROM bundle_results r "
+                "JOIN bundles b USING (bundle_id) JOIN decisions d ON d.seq = b.decision_seq "
+                "WHERE r.outcome = 'lost_auction'"
+            )
+        finally:
+            store.close()
+        records = {bundle_id: sandbox.block_engine.status(bundle_id) for bundle_id, *_ in lost}
+        bank = sandbox.bank
+
+    figures = summary.figures
+    assert summary.exit_code == EXIT_OK and figures["landed"] >= 1, figures
+    assert figures["lost"] == figures["losses_outbid"] == len(lost) >= 1, figures
+    for bundle_id, reason, tip, payload in lost:
+        match = re.fullmatch(r"outbid by (\w+) at slot (\d+): ([\d,]+) lamports for ([\d,]+) CU "
+                             r"against our ([\d,]+) lamports for ([\d,]+) CU", reason)  # fmt: skip
+        assert match, reason
+        signature, slot, their_tip, their_units, our_tip, our_units = match.groups()
+        their_tip, their_units, our_tip, our_units = (int(n.replace(",", "")) for n in match.groups()[2:])
+        assert our_tip == tip and their_tip * our_units > our_tip * their_units
+        taken = bank.transaction(Signature.from_string(signature))
+        assert taken is not None and taken.ok and taken.slot == int(slot)
+        pools = {Pubkey.from_string(hop["pool"]) for hop in json.loads(payload)["route"]}
+        assert pools & set(taken.account_keys)
+        assert taken.account_keys[0] != sandbox.payer_pubkey
+        record = records[bundle_id]
+        assert record is not None and record.status is BundleStatus.FAILED, record
+        assert record.reason and ("lost auction" in record.reason or "simulation failed" in record.reason)
 
 
 async def test_the_daemon_trades_only_the_pools_between_the_configured_mints(tmp_path: Path) -> None:

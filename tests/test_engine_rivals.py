@@ -1,7 +1,8 @@
-"""Our bundles in flight. Two of ours on the same pools cannot both land: when one lands, the other's
-loss says nothing about its tip, its region or the risk of trading, so it is counted as lost to
-ourselves and moves no posterior and no risk counter; a loss with no landed rival of ours is a real
-loss. A send that crashes is logged, not lost silently in its task."""
+"""Our bundles in flight. Two of ours in flight at once both write our fee payer, so whatever pools
+they trade, at most one lands when they meet in an auction: when one lands, the other's loss says
+nothing about its tip, its region or the risk of trading, so it is counted as lost to ourselves and
+moves no posterior and no risk counter; a loss with no landed rival of ours is a real loss. A send
+that crashes is logged, not lost silently in its task."""
 
 from __future__ import annotations
 
@@ -45,14 +46,12 @@ def _result(flight: _InFlight, outcome: Outcome) -> TrackedResult:
 def test_a_loss_to_our_own_landed_bundle_moves_nothing_and_a_real_loss_does(tmp_path: Path) -> None:
     engine, store = _engine(tmp_path)
     try:
-        shared, other, elsewhere = Pubkey.new_unique(), Pubkey.new_unique(), Pubkey.new_unique()
         bandit = engine._bandit(CONTEXT)
         low, high = bandit.arms[0].name, bandit.arms[-1].name
-        first, second = _flight("a", {shared, other}, low), _flight("b", {shared}, high)
-        alone = _flight("c", {elsewhere}, high)
-        for flight in (first, second, alone):
+        first, second = _flight("a", {Pubkey.new_unique()}, low), _flight("b", {Pubkey.new_unique()}, high)
+        for flight in (first, second):  # no pool in common
             engine._take_off(flight)
-        assert first.rivals == [second] and second.rivals == [first] and alone.rivals == []
+        assert first.rivals == [second] and second.rivals == [first]
 
         posterior = [(arm.alpha, arm.beta) for arm in bandit.arms]
         second.landed = True
@@ -69,6 +68,9 @@ def test_a_loss_to_our_own_landed_bundle_moves_nothing_and_a_real_loss_does(tmp_
         assert first_arm.pulls == pulls + 1  # but the pull is counted
         assert engine.risk.failures_in_row == 0
 
+        alone = _flight("c", {Pubkey.new_unique()}, high)
+        engine._take_off(alone)  # after the others resolved
+        assert alone.rivals == []
         engine._finish(alone, _result(alone, Outcome.LOST_AUCTION), None)
         assert counters.lost_to_self == 1 and counters.lost == 2
         assert [(arm.alpha, arm.beta) for arm in bandit.arms] != after_landing  # outbid at the top arm

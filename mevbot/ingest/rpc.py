@@ -10,6 +10,7 @@ import base64
 import binascii
 import itertools
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -44,6 +45,15 @@ def parse_account(pubkey: Pubkey, value: Any, slot: int) -> AccountUpdate:
         )
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         raise RpcError(f"{pubkey}: malformed account in reply ({type(exc).__name__})") from None
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureInfo:
+    """One entry of `getSignaturesForAddress`: a transaction, its slot, and whether it succeeded."""
+
+    signature: str
+    slot: int
+    ok: bool
 
 
 class RpcClient:
@@ -101,11 +111,25 @@ class RpcClient:
         except (httpx.HTTPError, RpcError, RpcTransportError):
             return False
 
-    async def get_slot(self) -> int:
-        slot = await self.call("getSlot", [{"commitment": self.commitment}])
-        if not isinstance(slot, int):
+    async def get_slot(self, *, confirmed: bool = False) -> int:
+        """The node's slot at the client's commitment, or at `confirmed` or stricter if asked."""
+        commitment = _at_least_confirmed(self.commitment) if confirmed else self.commitment
+        slot = await self.call("getSlot", [{"commitment": commitment}])
+        if not isinstance(slot, int) or isinstance(slot, bool):
             raise RpcError("getSlot: result is not an integer")
         return slot
+
+    async def signatures_for_address(self, address: Pubkey, *, limit: int) -> list[SignatureInfo]:
+        """The newest `limit` confirmed transactions that named `address`, newest first (the
+        method knows no lower commitment)."""
+        result = await self.call(
+            "getSignaturesForAddress",
+            [str(address), {"limit": limit, "commitment": _at_least_confirmed(self.commitment)}],
+        )
+        try:
+            return [SignatureInfo(str(entry["signature"]), int(entry["slot"]), entry["err"] is None) for entry in result]
+        except (KeyError, TypeError, ValueError):
+            raise RpcError("getSignaturesForAddress: malformed reply") from None
 
     async def get_balance(self, pubkey: Pubkey) -> int:
         result = await self.call("getBalance", [str(pubkey), {"commitment": self.commitment}])

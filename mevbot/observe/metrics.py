@@ -82,6 +82,9 @@ COUNTERS: Mapping[str, tuple[str, Mapping[str, str]]] = {
     "failed": ("mevbot_bundle_outcomes", {"outcome": "failed"}),
     "lost_to_self": ("mevbot_bundles_lost_to_self", {}),
     "pnl_unknown": ("mevbot_landed_pnl_unknown", {}),
+    "losses_outbid": ("mevbot_unexplained_failures", {"found": "outbid"}),
+    "losses_taken": ("mevbot_unexplained_failures", {"found": "taken"}),
+    "losses_unexplained": ("mevbot_unexplained_failures", {"found": "nothing"}),
     "tips_lamports": ("mevbot_tips_lamports", {}),
     "stage_restarts": ("mevbot_stage_restarts", {}),
     "warm_passes": ("mevbot_warm_passes", {}),
@@ -109,6 +112,9 @@ HELP = {
     "mevbot_bundle_outcomes": "Resolved bundles by outcome.",
     "mevbot_bundles_lost_to_self": "Lost or failed bundles while another of ours on the same pools landed.",
     "mevbot_landed_pnl_unknown": "Landed bundles whose transaction was not found: their PnL is not in mevbot_pnl_lamports.",
+    "mevbot_unexplained_failures": "Bundles failed with no reason from the block engine, by what the chain showed: "
+    "outbid (another transaction took their pools with a better bid; counted as lost), taken (with no better "
+    "bid), nothing.",
     "mevbot_tips_lamports": "Tips paid by landed bundles, in lamports.",
     "mevbot_stage_restarts": "Pipeline stages restarted after a failure.",
     "mevbot_warm_passes": "Rehearsals of the hot path while idle, results discarded (keeps the CPU caches warm).",

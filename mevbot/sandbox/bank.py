@@ -58,6 +58,7 @@ MAX_PROCESSING_AGE = 150  # slots a blockhash stays valid, as on mainnet
 COMPUTE_BUDGET_INSTRUCTION_UNITS = 150
 GENESIS_UNIX_TIMESTAMP = 1_700_000_000
 HISTORY_LIMIT = 200_000
+SIGNATURES_PER_ACCOUNT = 1_000  # what `signatures_for` can look back over, per account (a node's page)
 SLOT_HASHES_KEPT = MAX_PROCESSING_AGE  # mainnet keeps 512; recent slots are all a client uses
 _SPONSOR_FLOOR = 10**15
 
@@ -187,6 +188,7 @@ class Bank:
         self._sponsor = Keypair.from_seed(hashlib.sha256(f"sandbox-sponsor:{seed}".encode()).digest())
         self._owner_index: dict[Pubkey, set[Pubkey]] = {}
         self._history: OrderedDict[Signature, ExecutionResult] = OrderedDict()
+        self._by_account: dict[Pubkey, deque[Signature]] = {}
         self._blockhashes: OrderedDict[Hash, int] = OrderedDict()
         self._slot_hashes: deque[tuple[int, Hash]] = deque(maxlen=SLOT_HASHES_KEPT)
         self._listeners: list[CommitListener] = []
@@ -275,9 +277,20 @@ class Bank:
     def transaction(self, signature: Signature) -> ExecutionResult | None:
         return self._history.get(signature)
 
+    def signatures_for(self, account: Pubkey) -> list[ExecutionResult]:
+        """The transactions that named `account` (the last `SIGNATURES_PER_ACCOUNT` still in the
+        history), newest first."""
+        recent = self._by_account.get(account, ())
+        return [result for signature in reversed(recent) if (result := self._history.get(signature)) is not None]
+
     def _record(self, results: Sequence[ExecutionResult]) -> None:
         for result in results:
             self._history[result.signature] = result
+            for key in result.account_keys:
+                named = self._by_account.get(key)
+                if named is None:
+                    named = self._by_account[key] = deque(maxlen=SIGNATURES_PER_ACCOUNT)
+                named.append(result.signature)
         while len(self._history) > HISTORY_LIMIT:
             self._history.popitem(last=False)
 

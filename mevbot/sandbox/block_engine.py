@@ -12,7 +12,8 @@ bundles received since the last one (in-process competitors may add their bids f
    nothing in the current slot and are `Landed`, or `Failed` if they no longer succeed.
 
 Outside Jito slots bundles wait (`Pending`). Statuses live five minutes, as on mainnet;
-`getInflightBundleStatuses` carries an extra `reason` field that says why a bundle failed.
+`getInflightBundleStatuses` carries an extra `reason` field that says why a bundle failed, unless
+`reasons` is off: mainnet's says only `Failed`, and a searcher must find out from the chain.
 """
 
 from __future__ import annotations
@@ -86,8 +87,10 @@ class BlockEngine:
         auction_interval_ms: int = 50,
         rate_limit_per_s: float = 5.0,
         bidders: Sequence[AuctionBidder] = (),
+        reasons: bool = True,
     ) -> None:
         self.bank = bank
+        self.reasons = reasons
         self.schedule = schedule
         self.auction_interval_ms = auction_interval_ms
         self.bidders = list(bidders)
@@ -274,7 +277,7 @@ class BlockEngine:
                 continue
             entry: dict[str, Any] = {"bundle_id": record.id, "status": record.status.value,
                                      "landed_slot": record.landed_slot}  # fmt: skip
-            if record.reason is not None:
+            if record.reason is not None and self.reasons:
                 entry["reason"] = record.reason
             values.append(entry)
         return {"context": context(self.bank.slot), "value": values}

@@ -119,7 +119,8 @@ async def _start(settings: SandboxSettings, state_dir: Path, stack: contextlib.A
     rpc_http = JsonRpcHttpService({"/": rpc.dispatcher})
     pubsub = PubSubServer(bank)
     engine = BlockEngine(bank, schedule, auction_interval_ms=settings.auction_interval_ms,
-                         rate_limit_per_s=settings.rate_limit_per_s, bidders=competitors)  # fmt: skip
+                         rate_limit_per_s=settings.rate_limit_per_s, bidders=competitors,
+                         reasons=settings.status_reasons)  # fmt: skip
     rpc_port = await rpc_http.start(settings.rpc_port)
     stack.push_async_callback(rpc_http.stop)
     ws_port = await pubsub.start(settings.ws_port)

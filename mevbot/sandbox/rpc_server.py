@@ -2,9 +2,10 @@
 
 Commitment levels are accepted and all see the same account state: the sandbox has one fork and
 finalizes each slot as it is made. A transaction sent here lands in the current slot at once, but, as on
-a real cluster, `getTransaction` finds it only once it is confirmed, `confirmation_slots` slots later
-(a real node refuses `processed` there), and `getSignatureStatuses` says "processed" until then. In
-step, the confirmed (and finalized) `getLatestBlockhash` is that many slots older than the processed one.
+a real cluster, `getTransaction` and `getSignaturesForAddress` find it only once it is confirmed,
+`confirmation_slots` slots later (a real node refuses `processed` there), and `getSignatureStatuses`
+says "processed" until then. In step, the confirmed (and finalized) `getSlot` and `getLatestBlockhash`
+are that many slots behind the processed ones.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ SEND_TRANSACTION_PREFLIGHT_FAILURE = -32002
 TRANSACTION_SIGNATURE_VERIFICATION_FAILURE = -32003
 MAX_MULTIPLE_ACCOUNTS = 100
 MAX_SIGNATURE_STATUSES = 256
+MAX_SIGNATURES_FOR_ADDRESS = 1_000
 FAUCET_LAMPORTS = 10**18
 _BELOW_CONFIRMED = frozenset({"processed", "recent"})  # "recent": the legacy name of processed
 
@@ -70,6 +72,7 @@ class SolanaRpc:
                 "getBlockHeight": self.get_slot,
                 "getTransaction": self.get_transaction,
                 "getSignatureStatuses": self.get_signature_statuses,
+                "getSignaturesForAddress": self.get_signatures_for_address,
                 "simulateTransaction": self.simulate_transaction,
                 "sendTransaction": self.send_transaction,
                 "requestAirdrop": self.request_airdrop,
@@ -169,8 +172,7 @@ class SolanaRpc:
         (options,) = positional(params, 0, 1)
         options = config(options)
         check_commitment(options)
-        lag = 0 if options.get("commitment") in _BELOW_CONFIRMED else self.confirmation_slots
-        blockhash, slot = self.bank.blockhash_as_of(self.bank.slot - lag)
+        blockhash, slot = self.bank.blockhash_as_of(self.bank.slot - self._lag(options))
         return {
             "context": context(self.bank.slot),
             "value": {"blockhash": str(blockhash), "lastValidBlockHeight": slot + MAX_PROCESSING_AGE},
@@ -187,8 +189,13 @@ class SolanaRpc:
 
     async def get_slot(self, params: list[Any]) -> Any:
         (options,) = positional(params, 0, 1)
-        check_commitment(config(options))
-        return self.bank.slot
+        options = config(options)
+        check_commitment(options)
+        return max(self.bank.slot - self._lag(options), 0)
+
+    def _lag(self, options: dict[str, Any]) -> int:
+        """How many slots behind the processed one a request's commitment sees (none given: finalized)."""
+        return 0 if options.get("commitment") in _BELOW_CONFIRMED else self.confirmation_slots
 
     async def get_epoch_info(self, params: list[Any]) -> Any:
         (options,) = positional(params, 0, 1)
@@ -213,8 +220,9 @@ class SolanaRpc:
         result = self.bank.transaction(parse_signature(signature))
         if result is None or not self._confirmed(result.slot):
             return None
-        block_time = self.bank.unix_timestamp - (self.bank.slot - result.slot) * 400 // 1000
-        return render_transaction_result(result, options.get("encoding", "json"), max_version, block_time)
+        return render_transaction_result(
+            result, options.get("encoding", "json"), max_version, self._block_time(result.slot)
+        )
 
     async def get_signature_statuses(self, params: list[Any]) -> Any:
         signatures, options = positional(params, 1, 1)
@@ -236,6 +244,39 @@ class SolanaRpc:
                 "confirmationStatus": "finalized" if confirmed else "processed",
             })  # fmt: skip
         return {"context": context(self.bank.slot), "value": values}
+
+    async def get_signatures_for_address(self, params: list[Any]) -> Any:
+        """Confirmed transactions that named the address, newest first (`before`/`until` page by
+        signature, as on a node; at most the bank's last `SIGNATURES_PER_ACCOUNT`)."""
+        address, options = positional(params, 1, 1)
+        options = config(options)
+        check_commitment(options)
+        if options.get("commitment") in _BELOW_CONFIRMED:
+            raise invalid_params("Method does not support commitment below `confirmed`")
+        limit = integer(options.get("limit", MAX_SIGNATURES_FOR_ADDRESS), "limit")
+        if not 1 <= limit <= MAX_SIGNATURES_FOR_ADDRESS:
+            raise invalid_params("Invalid limit; max 1000")
+        before, until = (
+            None if options.get(name) is None else parse_signature(options[name]) for name in ("before", "until")
+        )
+        values = []
+        seen_before = before is None
+        for result in self.bank.signatures_for(parse_pubkey(address)):
+            if not self._confirmed(result.slot):
+                continue
+            if not seen_before:
+                seen_before = result.signature == before
+                continue
+            if result.signature == until or len(values) == limit:
+                break
+            values.append({
+                "signature": str(result.signature), "slot": result.slot, "err": result.err, "memo": None,
+                "blockTime": self._block_time(result.slot), "confirmationStatus": "finalized",
+            })  # fmt: skip
+        return values
+
+    def _block_time(self, slot: int) -> int:
+        return self.bank.unix_timestamp - (self.bank.slot - slot) * 400 // 1000
 
     def _confirmed(self, slot: int) -> bool:
         """Whether a transaction of `slot` is confirmed yet (the sandbox finalizes it then too)."""

@@ -20,6 +20,7 @@ class SandboxSettings:
     `state_dir` holds the payer keypair file; None makes a temporary one removed at stop.
     `confirmation_slots`: how many slots after it lands a transaction is confirmed, and so found by
     `getTransaction` (mainnet: a slot or two, more from a lagging node; 0: at once).
+    `status_reasons`: whether the block engine's statuses say why a bundle failed (mainnet's do not).
     """
 
     seed: int = 0
@@ -28,6 +29,7 @@ class SandboxSettings:
     planted_cycles: int | None = None
     slot_ms: int = 400
     confirmation_slots: int = 0
+    status_reasons: bool = True
     jito_slot_share: float = 0.9
     auction_interval_ms: int = 50
     rpc_port: int = 0
@@ -59,12 +61,13 @@ class SandboxSettings:
 
 def settings_from_config(section: Any, **overrides: Any) -> SandboxSettings:
     """Settings from the daemon config's `[sandbox]` section, read by attribute name (seed, pools,
-    slot_ms, confirmation_slots, jito_slot_share, rpc_port, ws_port, block_engine_port, competitors (a count),
-    user_swaps_per_slot, rate_limit_per_s, program_binaries), then `overrides` (None values ignored)."""
+    slot_ms, confirmation_slots, status_reasons, jito_slot_share, rpc_port, ws_port, block_engine_port,
+    competitors (a count), user_swaps_per_slot, rate_limit_per_s, program_binaries), then `overrides`
+    (None values ignored)."""
     values: dict[str, Any] = {
         name: getattr(section, name)
-        for name in ("seed", "pools", "slot_ms", "confirmation_slots", "jito_slot_share", "rpc_port", "ws_port",
-                     "block_engine_port", "rate_limit_per_s")
+        for name in ("seed", "pools", "slot_ms", "confirmation_slots", "status_reasons", "jito_slot_share",
+                     "rpc_port", "ws_port", "block_engine_port", "rate_limit_per_s")
         if hasattr(section, name)
     }  # fmt: skip
     if hasattr(section, "competitors"):

@@ -24,6 +24,7 @@ class Outcome(StrEnum):
 
 
 TERMINAL = frozenset({"Landed", "Failed", "Invalid"})
+DEADLINE = "deadline"  # the reason of a bundle with no terminal status in time
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,11 @@ class TrackedResult:
     landed_slot: int | None
     status: str
     reason: str | None
+
+    @property
+    def unexplained(self) -> bool:
+        """Failed or dropped, and the block engine did not say why (mainnet's never does)."""
+        return self.outcome in (Outcome.SIMULATION_FAILURE, Outcome.DROPPED) and self.reason in (None, DEADLINE)
 
 
 def classify(status: InflightStatus | None) -> Outcome:
@@ -73,6 +79,6 @@ async def track(
         if last is not None and last.status in TERMINAL and not unknown_for_now:
             break
         if time.monotonic() >= stop:
-            return TrackedResult(bundle_id, Outcome.DROPPED, None, last.status if last else "Unknown", "deadline")
+            return TrackedResult(bundle_id, Outcome.DROPPED, None, last.status if last else "Unknown", DEADLINE)
         await asyncio.sleep(poll_s)
     return TrackedResult(bundle_id, classify(last), last.landed_slot, last.status, last.reason)

@@ -17,6 +17,7 @@ from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
 from mevbot.dex.spl_token import NATIVE_MINT
+from mevbot.observe.rivals import Bid, requested_units, taker, verdict
 from mevbot.sandbox.bundles import TIP_ACCOUNTS
 from mevbot.sandbox.cluster import Sandbox, start_sandbox
 from mevbot.sandbox.competitors import CompetitorSettings
@@ -163,6 +164,32 @@ async def test_lower_tip_loses_the_auction_to_a_competitor() -> None:
         assert won.json()["result"]["value"][0]["status"] == "Landed"
         assert sandbox.competitors[0].bids_made == 1
         assert await _cycle_balances(client, payer.pubkey(), set(cycle.mints)) == before
+
+
+async def test_without_reasons_a_lost_auction_is_read_from_the_chain() -> None:
+    """As on mainnet the status says only `Failed`; the chain then shows who took the pools: the
+    competitor's landed transaction, whose tip per requested unit beat ours (`observe/rivals.py`)."""
+    rival = CompetitorSettings(name="rival", tip_fraction=0.5, latency_ms=None)
+    async with _trading(settings(competitors=(rival,), status_reasons=False)) as (sandbox, client, http, payer):
+        cycle, route = await _planted_route(client, sandbox)
+        amount_in, _ = best_size(route, 10**13)
+        blockhash = (await client.get_latest_blockhash()).value.blockhash
+        stingy = arbitrage_transaction(payer, route, amount_in, blockhash, tip_lamports=1_000,
+                                       tip_account=TIP_ACCOUNTS[1])  # fmt: skip
+
+        status = await _outcome(http, sandbox, [stingy])
+        listed = await rpc_call(http, sandbox.rpc_url, "getSignaturesForAddress",
+                                [str(cycle.pools[0]), {"commitment": "confirmed"}])  # fmt: skip
+        (newest, *_) = listed.json()["result"]
+        reply = await rpc_call(http, sandbox.rpc_url, "getTransaction", [
+            newest["signature"], {"encoding": "base64", "maxSupportedTransactionVersion": 0, "commitment": "confirmed"}
+        ])  # fmt: skip
+
+    assert status["status"] == "Failed" and "reason" not in status, status
+    took = taker(reply.json()["result"], set(TIP_ACCOUNTS))
+    assert took.payer != payer.pubkey() and took.slot == newest["slot"] and took.bid.tip > 1_000
+    outbid, why = verdict(Bid(1_000, requested_units(stingy.message)), [took])  # type: ignore[misc]
+    assert outbid and why.startswith(f"outbid by {newest['signature']} at slot {newest['slot']}")
 
 
 def _tip_only(payer: Keypair, blockhash: Hash, lamports: int = 5_000) -> VersionedTransaction:

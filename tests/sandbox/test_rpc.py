@@ -175,6 +175,50 @@ async def test_a_landed_transaction_is_found_once_confirmed_slots_later() -> Non
         assert status.confirmation_status == TransactionConfirmationStatus.Finalized
 
 
+async def test_signatures_for_an_address_are_the_confirmed_ones_that_named_it_newest_first() -> None:
+    """As a node pages them: newest first, `limit`, `before` and `until` (both exclusive), only what
+    is confirmed (and `processed` refused); the confirmed `getSlot` lags the processed one as much."""
+    async with start_sandbox(settings(slot_ms=10_000, confirmation_slots=1)) as sandbox, \
+            AsyncClient(sandbox.rpc_url) as client, httpx.AsyncClient() as http:  # fmt: skip
+        payer = load_keypair(sandbox.payer_keypair_path)
+        named, elsewhere = Pubkey.new_unique(), Pubkey.new_unique()
+        blockhash = (await client.get_latest_blockhash(commitment=Processed)).value.blockhash
+
+        async def pay(to: Pubkey, lamports: int) -> str:
+            ix = transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=to, lamports=lamports))
+            transaction = VersionedTransaction(MessageV0.try_compile(payer.pubkey(), [ix], [], blockhash), [payer])
+            return str((await client.send_transaction(transaction)).value)
+
+        async def listed(**options: object) -> dict:
+            return (await rpc_call(http, sandbox.rpc_url, "getSignaturesForAddress", [str(named), options])).json()
+
+        async def slot(commitment: str) -> int:
+            return (await rpc_call(http, sandbox.rpc_url, "getSlot", [{"commitment": commitment}])).json()["result"]
+
+        first_slot = sandbox.bank.slot
+        first = await pay(named, 10**6)
+        await pay(elsewhere, 10**6)
+        sandbox.bank.advance_slot(first_slot + 1)
+        second, third = await pay(named, 2 * 10**6), await pay(named, 3 * 10**6)
+        assert (await slot("processed"), await slot("confirmed"), await slot("finalized")) == (
+            first_slot + 1, first_slot, first_slot
+        )
+        (only,) = (await listed(commitment="confirmed"))["result"]  # the later two are not confirmed yet
+        assert only == {"signature": first, "slot": first_slot, "err": None, "memo": None,
+                        "blockTime": only["blockTime"], "confirmationStatus": "finalized"}  # fmt: skip
+        sandbox.bank.advance_slot(first_slot + 2)
+
+        def signatures(reply: dict) -> list[str]:
+            return [entry["signature"] for entry in reply["result"]]
+
+        assert signatures(await listed()) == [third, second, first]
+        assert signatures(await listed(limit=2)) == [third, second]
+        assert signatures(await listed(before=third)) == [second, first]
+        assert signatures(await listed(until=first)) == [third, second]
+        assert "below `confirmed`" in (await listed(commitment="processed"))["error"]["message"]
+        assert "limit" in (await listed(limit=0))["error"]["message"]
+
+
 async def test_garbage_gets_json_rpc_errors_and_the_server_keeps_serving() -> None:
     async with start_sandbox(QUIET) as sandbox, httpx.AsyncClient() as http:
         url = sandbox.rpc_url
