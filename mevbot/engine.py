@@ -714,7 +714,7 @@ class Engine:
         named in its reason, and its outcome `lost_auction` if that one outbid us (see
         `observe/rivals.py`); as it is when none did or the chain cannot tell within `LOSS_LOOKUP_S`."""
         counters = self.telemetry.counters
-        horizon = self.current_slot + 1
+        horizon = self.current_slot + 1  # one past the verdict: our slot tick may trail the block engine's
         try:
             async with asyncio.timeout(LOSS_LOOKUP_S), self._loss_lookups:
                 takers = await self._takers(flight, horizon=horizon)

@@ -55,7 +55,7 @@ class Counters:
     landed: int = 0
     lost: int = 0
     failed: int = 0
-    lost_to_self: int = 0  # of lost and failed: while another bundle of ours on the same pools landed
+    lost_to_self: int = 0  # of lost and failed: while another bundle of ours in flight beside it landed
     pnl_lamports: int = 0
     pnl_unknown: int = 0  # of landed: transaction not found, so what it made is not in pnl_lamports
     # Bundles that failed without a reason from the block engine, by what the chain said (`observe/rivals.py`):

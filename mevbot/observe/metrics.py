@@ -110,7 +110,7 @@ HELP = {
     "mevbot_rejected_by_simulation": "Bundles the packager refused to build.",
     "mevbot_bundles": "Bundles built, by what happened to them: sent, dry_run (recorded only), send_failed.",
     "mevbot_bundle_outcomes": "Resolved bundles by outcome.",
-    "mevbot_bundles_lost_to_self": "Lost or failed bundles while another of ours on the same pools landed.",
+    "mevbot_bundles_lost_to_self": "Lost or failed bundles while another of ours in flight beside them landed (they all write our fee payer).",
     "mevbot_landed_pnl_unknown": "Landed bundles whose transaction was not found: their PnL is not in mevbot_pnl_lamports.",
     "mevbot_unexplained_failures": "Bundles failed with no reason from the block engine, by what the chain showed: "
     "outbid (another transaction took their pools with a better bid; counted as lost), taken (with no better "
