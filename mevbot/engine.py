@@ -675,7 +675,7 @@ class Engine:
                             await asyncio.gather(*(rival.resolved.wait() for rival in flight.rivals))
                 if result.unexplained and not any(rival.landed for rival in flight.rivals):
                     result = await self._who_took_it(flight, bundle, result)
-        except asyncio.CancelledError:  # shutdown gave up waiting: the outcome is still booked, as known
+        except BaseException:  # shutdown gave up waiting, or a bug: the outcome is still booked, as known
             self._finish(flight, result, books)
             raise
         self._finish(flight, result, books)

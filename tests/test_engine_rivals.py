@@ -2,7 +2,7 @@
 they trade, at most one lands when they meet in an auction: when one lands, the other's loss says
 nothing about its tip, its region or the risk of trading, so it is counted as lost to ourselves and
 moves no posterior and no risk counter; a loss with no landed rival of ours is a real loss. A send
-that crashes is logged, not lost silently in its task."""
+that crashes is logged, not lost silently in its task, and an outcome known before a crash is booked."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from mevbot.dex.spl_token import NATIVE_MINT
 from mevbot.engine import Endpoints, Engine, _Books, _InFlight
 from mevbot.observe.store import Store
 from mevbot.package.keys import TradingKey
+from mevbot.submit.jito import InflightStatus
 from mevbot.submit.tracker import Outcome, TrackedResult
 
 CONTEXT = "raydium_amm_v4+whirlpool"
@@ -100,5 +101,30 @@ async def test_a_send_that_crashes_is_logged_and_leaves_nothing_in_flight(
             await asyncio.sleep(0)  # the done callback
         assert not engine._in_flight
         assert "send-dddddddd crashed" in caplog.text and "no route to the block engine" in caplog.text
+    finally:
+        store.close()
+
+
+async def test_a_failure_whose_lookup_crashes_is_still_booked(tmp_path: Path) -> None:
+    """The block engine says `Failed` with no reason, and looking up who took the pools hits a bug:
+    the failure is booked as the block engine reported it before the crash is raised (and logged)."""
+    engine, store = _engine(tmp_path)
+
+    class _SaysFailed:
+        async def inflight_statuses(self, ids: list[str]) -> list[InflightStatus]:
+            return [InflightStatus(ids[0], "Failed", None)]
+
+    class _BrokenRpc:
+        async def get_slot(self, *, confirmed: bool = False) -> int:
+            raise ZeroDivisionError("a bug in the lookup")
+
+    try:
+        engine.router = SimpleNamespace(regions=[SimpleNamespace(client=_SaysFailed())])  # type: ignore[assignment]
+        engine.rpc = _BrokenRpc()  # type: ignore[assignment]
+        flight = _flight("e", {Pubkey.new_unique()}, engine._bandit(CONTEXT).arms[0].name)
+        with pytest.raises(ZeroDivisionError):
+            await engine._follow(flight, SimpleNamespace(transactions=()))  # type: ignore[arg-type]
+        assert engine.telemetry.counters.failed == 1 and not engine._flights
+        assert engine.telemetry.counters.losses_unexplained == 0  # it never got that far
     finally:
         store.close()

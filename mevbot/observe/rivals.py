@@ -89,7 +89,7 @@ def taker(reply: dict[str, Any], tip_accounts: Collection[Pubkey]) -> Taker:
         tip = sum(max(int(after[i]) - int(before[i]), 0) for i, key in enumerate(keys) if key in tip_accounts)
         bid = Bid(tip, requested_units(transaction.message))
         return Taker(str(transaction.signatures[0]), int(reply["slot"]), keys[0], bid)
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise MetaError(f"transaction reply unreadable ({type(exc).__name__}: {exc})") from None
 
 

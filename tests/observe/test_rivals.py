@@ -80,6 +80,8 @@ def test_a_taker_bids_what_its_tip_accounts_gained_also_through_a_lookup_table()
         lambda r: r["meta"]["postBalances"].pop(),
         lambda r: r["meta"].pop("preBalances"),
         lambda r: r.update(slot="soon"),
+        lambda r: r.update(meta=None),
+        lambda r: r["meta"].update(loadedAddresses={"writable": ["not a key"]}),
     ],
 )
 def test_a_malformed_reply_is_refused_with_meta_error(spoil) -> None:  # type: ignore[no-untyped-def]
