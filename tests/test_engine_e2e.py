@@ -143,7 +143,7 @@ async def test_a_landing_whose_transaction_no_node_has_yet_is_booked_with_its_pn
 async def test_without_reasons_from_the_block_engine_lost_auctions_are_read_from_the_chain(tmp_path: Path) -> None:
     """Mainnet's block engine says only `Failed`, never why. With the sandbox's reasons off, every
     bundle the daemon books as lost names a transaction the bank holds: it landed while the bundle
-    was in flight, wrote one of the bundle's pools, and paid the tip accounts more per requested
+    was in flight, named one of the bundle's pools, and paid the tip accounts more per requested
     compute unit. The block engine's own record of each says it failed, outbid at the auction or
     beaten to the state (its simulation failed)."""
     config = _config(tmp_path)
@@ -168,11 +168,11 @@ async def test_without_reasons_from_the_block_engine_lost_auctions_are_read_from
         match = re.fullmatch(r"outbid by (\w+) at slot (\d+): ([\d,]+) lamports for ([\d,]+) CU "
                              r"against our ([\d,]+) lamports for ([\d,]+) CU", reason)  # fmt: skip
         assert match, reason
-        signature, slot, their_tip, their_units, our_tip, our_units = match.groups()
+        signature, slot = match.group(1), int(match.group(2))
         their_tip, their_units, our_tip, our_units = (int(n.replace(",", "")) for n in match.groups()[2:])
         assert our_tip == tip and their_tip * our_units > our_tip * their_units
         taken = bank.transaction(Signature.from_string(signature))
-        assert taken is not None and taken.ok and taken.slot == int(slot)
+        assert taken is not None and taken.ok and taken.slot == slot
         pools = {Pubkey.from_string(hop["pool"]) for hop in json.loads(payload)["route"]}
         assert pools & set(taken.account_keys)
         assert taken.account_keys[0] != sandbox.payer_pubkey
