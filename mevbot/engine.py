@@ -47,7 +47,7 @@ from mevbot.ingest.cluster_clock import RESYNC_S as CLOCK_RESYNC_S
 from mevbot.ingest.cluster_clock import ClusterClock, fetch_clock
 from mevbot.ingest.coalesce import UpdateCoalescer
 from mevbot.ingest.pubsub import PubSubFeed
-from mevbot.ingest.rpc import RpcClient, RpcError
+from mevbot.ingest.rpc import RpcClient, RpcError, SignatureInfo
 from mevbot.market.graph import edge_pool
 from mevbot.market.model import MarketModel
 from mevbot.observe.metrics import serve_metrics
@@ -89,7 +89,8 @@ UNKNOWN_GRACE_S = 2.0  # how long a bundle whose send got no reply may stay unkn
 PNL_LOOKUP_S = 30.0  # how long a landed bundle's transaction is looked for (`Engine._landed_books`)
 LOSS_LOOKUP_S = 10.0  # how long `Engine._who_took_it` may take, waiting its turn included
 LOSS_LOOKUPS_AT_ONCE = 4  # others wait their turn: each costs a dozen RPC calls
-SIGNATURES_PER_POOL = 50  # of each pool's latest transactions, those since the send are candidates
+SIGNATURES_PER_PAGE = 100  # a pool's transactions are read back to the send in pages of this many…
+SIGNATURE_PAGES = 5  # …at most this many (a busy pool's older ones are then not candidates)
 TAKERS_READ = 8  # candidates read (earliest first) to find the one that took a lost bundle's pools
 PNL_UNKNOWN = "landed; PnL unknown: transaction not found"
 YOUNG_GC_AT = (200, 8)  # idle time collects the youngest generation / the middle one from these counts
@@ -743,11 +744,11 @@ class Engine:
         backoff = Backoff(base_s=0.05, cap_s=1.0)
         while await self.rpc.get_slot(confirmed=True) < horizon:
             await asyncio.sleep(backoff.next_delay())
-        candidates: dict[str, int] = {}
+        candidates: dict[str, tuple[int, int]] = {}  # signature → (slot, minus its place newest first)
         for pool in flight.pools:
-            for entry in reversed(await self.rpc.signatures_for_address(pool, limit=SIGNATURES_PER_POOL)):
+            for age, entry in enumerate(await self._signatures_since(pool, flight.sent_slot)):
                 if entry.ok and flight.sent_slot <= entry.slot <= horizon:
-                    candidates[entry.signature] = entry.slot
+                    candidates[entry.signature] = (entry.slot, -age)
         takers = []
         tip_accounts = frozenset(self.tip_accounts)
         for signature in sorted(candidates, key=candidates.__getitem__)[:TAKERS_READ]:
@@ -757,6 +758,18 @@ class Engine:
             if reply is not None:
                 takers.append(taker(reply, tip_accounts))
         return takers
+
+    async def _signatures_since(self, pool: Pubkey, slot: int) -> list[SignatureInfo]:
+        """The pool's confirmed transactions, newest first, back to `slot` (or `SIGNATURE_PAGES` pages)."""
+        entries: list[SignatureInfo] = []
+        before = None
+        for _ in range(SIGNATURE_PAGES):
+            page = await self.rpc.signatures_for_address(pool, limit=SIGNATURES_PER_PAGE, before=before)
+            entries += page
+            if len(page) < SIGNATURES_PER_PAGE or page[-1].slot < slot:
+                break
+            before = page[-1].signature
+        return entries
 
     def _book_holdings(self, holdings: dict[str, int], slot: int | None) -> None:
         """Record what the wallet now holds of each token the trade touched, and check the inventory

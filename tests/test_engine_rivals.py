@@ -2,25 +2,35 @@
 they trade, at most one lands when they meet in an auction: when one lands, the other's loss says
 nothing about its tip, its region or the risk of trading, so it is counted as lost to ourselves and
 moves no posterior and no risk counter; a loss with no landed rival of ours is a real loss. A send
-that crashes is logged, not lost silently in its task, and an outcome known before a crash is booked."""
+that crashes is logged, not lost silently in its task, and an outcome known before a crash is booked.
+Who took a failed bundle's pools is read from the chain back to its send, however busy the pool."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from solders.keypair import Keypair
+from solders.message import MessageV0
 from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
+from solders.transaction import VersionedTransaction
 
 from mevbot.config import parse_config
 from mevbot.dex.spl_token import NATIVE_MINT
-from mevbot.engine import Endpoints, Engine, _Books, _InFlight
+from mevbot.engine import SIGNATURES_PER_PAGE, TAKERS_READ, Endpoints, Engine, _Books, _InFlight
+from mevbot.ingest.rpc import RpcClient
 from mevbot.observe.store import Store
 from mevbot.package.keys import TradingKey
+from mevbot.sandbox.bundles import TIP_ACCOUNTS
+from mevbot.sandbox.cluster import start_sandbox
 from mevbot.submit.jito import InflightStatus
 from mevbot.submit.tracker import Outcome, TrackedResult
+from tests.sandbox.conftest import settings
 
 CONTEXT = "raydium_amm_v4+whirlpool"
 
@@ -128,3 +138,40 @@ async def test_a_failure_whose_lookup_crashes_is_still_booked(tmp_path: Path) ->
         assert engine.telemetry.counters.losses_unexplained == 0  # it never got that far
     finally:
         store.close()
+
+
+async def test_who_took_a_busy_pool_is_read_back_to_the_send_page_by_page(tmp_path: Path) -> None:
+    """A pool busier than a page of `getSignaturesForAddress` between the send and the verdict: the
+    lookup pages back to the send slot, and the earliest transaction there (a rival's, with a tip)
+    comes first among the takers, ours left to the caller to tell apart."""
+    async with start_sandbox(settings(slot_ms=10_000, confirmation_slots=1)) as sandbox:
+        engine, store = _engine(tmp_path)
+        engine.rpc = RpcClient([sandbox.rpc_url])
+        engine.tip_accounts = list(TIP_ACCOUNTS)
+        bank, pool, rival = sandbox.bank, Pubkey.new_unique(), Keypair()
+        bank.airdrop(rival.pubkey(), 10**12)
+
+        def pay(signer: Keypair, instructions: list) -> str:  # type: ignore[type-arg]
+            message = MessageV0.try_compile(signer.pubkey(), instructions, [], bank.latest_blockhash)
+            return str(bank.process_transaction(VersionedTransaction(message, [signer])).signature)
+
+        def to(signer: Keypair, account: Pubkey, lamports: int):  # type: ignore[no-untyped-def]
+            return transfer(TransferParams(from_pubkey=signer.pubkey(), to_pubkey=account, lamports=lamports))
+
+        sent_slot = bank.slot + 1
+        bank.advance_slot(sent_slot)
+        first = pay(rival, [to(rival, pool, 1), to(rival, TIP_ACCOUNTS[0], 70_000)])
+        for n in range(2, SIGNATURES_PER_PAGE + 60):  # more than a page after it, some the next slot
+            if n == SIGNATURES_PER_PAGE:
+                bank.advance_slot(sent_slot + 1)
+            pay(rival, [to(rival, pool, n)])
+        bank.advance_slot(sent_slot + 2)
+        flight = dataclasses.replace(_flight("f", {pool}, "tip=0.50"), sent_slot=sent_slot)
+        try:
+            takers = await engine._takers(flight, horizon=sent_slot + 1)
+        finally:
+            await engine.rpc.close()
+            store.close()
+    assert len(takers) == TAKERS_READ and takers[0].signature == first and takers[0].slot == sent_slot
+    assert takers[0].payer == rival.pubkey() and takers[0].bid.tip == 70_000
+    assert all(t.slot == sent_slot and t.bid.tip == 0 for t in takers[1:])

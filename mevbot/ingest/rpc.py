@@ -119,13 +119,15 @@ class RpcClient:
             raise RpcError("getSlot: result is not an integer")
         return slot
 
-    async def signatures_for_address(self, address: Pubkey, *, limit: int) -> list[SignatureInfo]:
-        """The newest `limit` confirmed transactions that named `address`, newest first (the
-        method knows no lower commitment)."""
-        result = await self.call(
-            "getSignaturesForAddress",
-            [str(address), {"limit": limit, "commitment": _at_least_confirmed(self.commitment)}],
-        )
+    async def signatures_for_address(
+        self, address: Pubkey, *, limit: int, before: str | None = None
+    ) -> list[SignatureInfo]:
+        """The newest `limit` confirmed transactions that named `address` (older than `before`, if
+        given), newest first. The method knows no lower commitment."""
+        options: dict[str, Any] = {"limit": limit, "commitment": _at_least_confirmed(self.commitment)}
+        if before is not None:
+            options["before"] = before
+        result = await self.call("getSignaturesForAddress", [str(address), options])
         try:
             return [SignatureInfo(str(entry["signature"]), int(entry["slot"]), entry["err"] is None) for entry in result]
         except (KeyError, TypeError, ValueError):
