@@ -691,13 +691,7 @@ class Engine:
         backoff = Backoff(base_s=0.05, cap_s=1.0)
         while True:
             try:
-                tx = await self.rpc.call(
-                    "getTransaction",
-                    [
-                        signature,
-                        {"encoding": "json", "maxSupportedTransactionVersion": 0, "commitment": "confirmed"},
-                    ],
-                )
+                tx = await self.rpc.get_transaction(signature, encoding="json")
                 if tx is not None:
                     owner = str(self.key.pubkey)
                     return _Books(realised_pnl(tx, owner, str(NATIVE_MINT)), transaction_fee(tx),
@@ -752,9 +746,7 @@ class Engine:
         takers = []
         tip_accounts = frozenset(self.tip_accounts)
         for signature in sorted(candidates, key=candidates.__getitem__)[:TAKERS_READ]:
-            reply = await self.rpc.call("getTransaction", [
-                signature, {"encoding": "base64", "maxSupportedTransactionVersion": 0, "commitment": "confirmed"}
-            ])  # fmt: skip
+            reply = await self.rpc.get_transaction(signature, encoding="base64")
             if reply is not None:
                 takers.append(taker(reply, tip_accounts))
         return takers

@@ -133,6 +133,17 @@ class RpcClient:
         except (KeyError, TypeError, ValueError):
             raise RpcError("getSignaturesForAddress: malformed reply") from None
 
+    async def get_transaction(self, signature: str, *, encoding: str) -> dict[str, Any] | None:
+        """A landed transaction and its meta in `encoding` ("json" or "base64"), as of "confirmed"
+        (the earliest a node has it); None while no node does."""
+        result = await self.call(
+            "getTransaction",
+            [signature, {"encoding": encoding, "maxSupportedTransactionVersion": 0, "commitment": "confirmed"}],
+        )
+        if result is not None and not isinstance(result, dict):
+            raise RpcError("getTransaction: result is not an object")
+        return result
+
     async def get_balance(self, pubkey: Pubkey) -> int:
         result = await self.call("getBalance", [str(pubkey), {"commitment": self.commitment}])
         try:

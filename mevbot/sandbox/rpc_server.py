@@ -212,8 +212,7 @@ class SolanaRpc:
         signature, options = positional(params, 1, 1)
         options = config(options)
         check_commitment(options)
-        if options.get("commitment") in _BELOW_CONFIRMED:
-            raise invalid_params("Method does not support commitment below `confirmed`")
+        _check_at_least_confirmed(options)
         max_version = options.get("maxSupportedTransactionVersion")
         if max_version is not None:
             integer(max_version, "maxSupportedTransactionVersion")
@@ -251,8 +250,7 @@ class SolanaRpc:
         address, options = positional(params, 1, 1)
         options = config(options)
         check_commitment(options)
-        if options.get("commitment") in _BELOW_CONFIRMED:
-            raise invalid_params("Method does not support commitment below `confirmed`")
+        _check_at_least_confirmed(options)
         limit = integer(options.get("limit", MAX_SIGNATURES_FOR_ADDRESS), "limit")
         if not 1 <= limit <= MAX_SIGNATURES_FOR_ADDRESS:
             raise invalid_params("Invalid limit; max 1000")
@@ -438,3 +436,9 @@ def _preflight_failure(err: Any, logs: list[str], units: int) -> RpcError:
         f"Transaction simulation failed: {describe_error(err)}",
         _simulation_value(err, logs, units, None, None),
     )
+
+
+def _check_at_least_confirmed(options: dict[str, Any]) -> None:
+    """What a node says to `processed` where it answers only from confirmed blocks (transactions)."""
+    if options.get("commitment") in _BELOW_CONFIRMED:
+        raise invalid_params("Method does not support commitment below `confirmed`")
