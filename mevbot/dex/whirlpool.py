@@ -532,13 +532,17 @@ def dependency_starts(pool: WhirlpoolPool) -> tuple[int, ...]:
 
 
 def _array_position(pool: WhirlpoolPool) -> int:
-    """A tick that stands for the current one in every `swap_tick_array_starts` answer: the start of
-    its array, or the array's last slot when the current tick is there (b→a then starts one array up).
+    return array_position(pool.tick_current_index, pool.tick_spacing)
+
+
+def array_position(tick: int, spacing: int) -> int:
+    """A tick that stands for `tick` in every `swap_tick_array_starts` answer: the start of its
+    array, or the array's last slot when the tick is there (b→a then starts one array up). Two
+    ticks with one position read the same tick arrays.
 
     Swaps move the tick within an array far more often than across one, so the starts (and the
     addresses) derived from this are cached instead of recomputed on every pool update.
     """
-    spacing, tick = pool.tick_spacing, pool.tick_current_index
     span = TICK_ARRAY_SIZE * spacing  # `tick_array_start_index`, inlined: this runs on every pool update
     base = tick // span * span
     last_slot = base + span - spacing

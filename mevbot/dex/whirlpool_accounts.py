@@ -180,7 +180,7 @@ def decode_whirlpool(address: Pubkey, data: bytes, owner: Pubkey | None = None) 
     tick_spacing = _U16.unpack_from(data, 41)[0]
     if tick_spacing == 0:
         raise DecodeError("Whirlpool: tick_spacing 0 (the program never creates such a pool)")
-    liquidity, sqrt_price, tick, owed_a, owed_b, growth_a, growth_b, timestamp = _read_moving(data)
+    liquidity, sqrt_price, tick, owed_a, owed_b, growth_a, growth_b, timestamp = read_moving(data)
     return WhirlpoolPool(
         address=address,
         whirlpools_config=read_pubkey(data, 8),
@@ -216,23 +216,29 @@ def redecode_whirlpool(previous: WhirlpoolPool, old: bytes, data: bytes) -> Whir
     the caller then decodes in full, which also decides whether the bytes are valid. The owner is
     the caller's to check.
     """
-    # The static ranges: tag … fee rates, mint and vault A, mint and vault B (see `_MOVING`).
-    if (
-        len(data) != WHIRLPOOL_LEN
-        or data[:49] != old[:49]
-        or data[101:165] != old[101:165]
-        or data[181:245] != old[181:245]
-    ):
+    if not moved_only(old, data):
         return None
     same_rewards = data[_REWARD_INFOS_OFFSET:] == old[_REWARD_INFOS_OFFSET:]
     rewards = previous.reward_infos if same_rewards else _read_rewards(data)
-    liquidity, sqrt_price, tick, owed_a, owed_b, growth_a, growth_b, timestamp = _read_moving(data)
+    liquidity, sqrt_price, tick, owed_a, owed_b, growth_a, growth_b, timestamp = read_moving(data)
     return _build_whirlpool(
         previous.address, previous.whirlpools_config, previous.whirlpool_bump, previous.tick_spacing,
         previous.fee_tier_index_seed, previous.fee_rate, previous.protocol_fee_rate, liquidity, sqrt_price,
         tick, owed_a, owed_b, previous.mint_a, previous.vault_a, growth_a, previous.mint_b, previous.vault_b,
         growth_b, timestamp, rewards,
     )  # fmt: skip
+
+
+def moved_only(old: bytes, data: bytes) -> bool:
+    """True when `data`, like `old` a Whirlpool account's bytes, differs from it only in the fields
+    swaps and reward updates rewrite. The static ranges are the tag … fee rates, mint and vault A,
+    mint and vault B (see `_MOVING`)."""
+    return (
+        len(data) == WHIRLPOOL_LEN
+        and data[:49] == old[:49]
+        and data[101:165] == old[101:165]
+        and data[181:245] == old[181:245]
+    )
 
 
 # What a swap (and a reward update) rewrites, from offset 49 to the reward infos, in one read:
@@ -244,7 +250,7 @@ _MOVING = struct.Struct("<QQQQiQQ64xQQ64xQQQ")
 assert _MOVING_OFFSET + _MOVING.size == _REWARD_INFOS_OFFSET
 
 
-def _read_moving(data: bytes) -> tuple[int, int, int, int, int, int, int, int]:
+def read_moving(data: bytes) -> tuple[int, int, int, int, int, int, int, int]:
     """(liquidity, sqrt_price, tick_current_index, protocol_fee_owed_a, protocol_fee_owed_b,
     fee_growth_global_a, fee_growth_global_b, reward_last_updated_timestamp)."""
     (

@@ -14,9 +14,11 @@ Pools whose program refuses swaps until an open time (new CPMM and AMM v4 pools)
 until the cluster clock, which the owner of the model sets (`set_clock`), reaches it: a cycle
 through one would look like the best there is and fail on chain every time.
 
-Most updates are a vault balance or a pool's price: `venue_views` re-reads only the account that
-changed (and only the fields of a pool account that moved) where that gives exactly what a full
-decode and load would; everything else is decoded and loaded in full.
+Most updates are a vault balance or a pool's price. For those a pool's lane (`lanes`) gives its
+float view from the changed bytes alone, and its exact state is brought up to date when something
+reads it (`state`): most updates lead to no quote. Otherwise `venue_views` re-reads only the
+account that changed (and only the fields of a pool account that moved) where that gives exactly
+what a full decode and load would; everything else is decoded and loaded in full.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from mevbot.dex.registry import VENUES
 from mevbot.dex.spl_token import TOKEN_PROGRAMS, untradable_mint
 from mevbot.events import Account, AccountUpdate
 from mevbot.market.hot_state import HotState
+from mevbot.market.lanes import Lane, lane_of
 from mevbot.market.registry import PoolRegistry, Tracking
 from mevbot.market.venue_views import (
     claims_to_be_pool,
@@ -84,6 +87,10 @@ class MarketModel:
         self.topology_version = 0  # bumped when pools are added: cycles must be re-enumerated
         self._venues: dict[Pubkey, Venue] = {venue.program_id: venue for venue in venues}
         self._states: list[Any | None] = []
+        self._lanes: list[Lane | None] = []  # per pool, from its last exact state
+        # Pools whose exact state is behind their bytes: pool id → the accounts their lane took since,
+        # each with the bytes the state was built from.
+        self._behind: dict[int, dict[Pubkey, bytes]] = {}
         self._accounts: dict[Pubkey, _Stored] = {}
         self._data: Mapping[Pubkey, bytes] = _StoredBytes(self._accounts)
         self._untradable_mints: dict[Pubkey, str] = {}  # mint → why no pool trading it is registered
@@ -166,6 +173,7 @@ class MarketModel:
                 self.registry.set_token_program(mint, program)
         self.hot.add()
         self._states.append(None)
+        self._lanes.append(None)
         self._note_open_time(len(self._states) - 1, pool)
         return None
 
@@ -185,6 +193,7 @@ class MarketModel:
             for pool_id in range(len(self.registry)):
                 self._note_open_time(pool_id, self.registry.pool(pool_id).pool)
                 if pool_id in self._not_open:
+                    self._catch_up(pool_id)
                     self._commit(pool_id, None, int(self.hot.slot[pool_id]))
             return ()
         self._clock = max(self._clock, now)
@@ -200,6 +209,7 @@ class MarketModel:
 
     def _load_into(self, pool_id: int) -> str | None:
         """(Re-)load one pool from the stored bytes; the reason it cannot be quoted, else None."""
+        self._catch_up(pool_id)  # the registry's pool is then the stored bytes' too
         info = self.registry.pool(pool_id)
         state, reason = _load(info.venue, info.pool, self._data)
         accounts = (info.address, *self.registry.dependencies(pool_id))
@@ -210,6 +220,8 @@ class MarketModel:
 
     def state(self, pool_id: int) -> Any | None:
         """The exact quotable state (what the venue's `load` returned), or None if untradable."""
+        if pool_id in self._behind:
+            self._catch_up(pool_id)
         return self._states[pool_id]
 
     def venue(self, pool_id: int) -> Venue:
@@ -253,6 +265,18 @@ class MarketModel:
         if tracking is None or not tracking.readers:
             return self._apply_untracked(update, stored)
         own_id, readers = tracking.pool_id, tracking.readers
+        if stored is not None and len(readers) == 1:
+            lane = self._lanes[readers[0]]
+            if lane is not None:
+                view = lane.vault_view(update) if own_id is None else lane.pool_view(update, stored.data)
+                if view is not None:
+                    self._took(readers[0], pubkey, stored, update)
+                    self.hot.write(readers[0], view, slot)
+                    self.stats.applied += 1
+                    return readers
+        for pool_id in readers:
+            if pool_id in self._behind:
+                self._catch_up(pool_id)
         pool = dependencies = None  # the re-decoded pool, when this is a pool's own account
         if own_id is not None:
             assert stored is not None  # a pool is registered from bytes the model keeps
@@ -278,6 +302,42 @@ class MarketModel:
             self._commit(pool_id, state, slot)
         self.stats.applied += 1
         return readers
+
+    def _took(self, pool_id: int, pubkey: Pubkey, stored: _Stored, update: AccountUpdate) -> None:
+        """Store bytes a lane took, noting the pool's state as behind them."""
+        behind = self._behind.get(pool_id)
+        if behind is None:
+            self._behind[pool_id] = {pubkey: stored.data}
+        elif pubkey not in behind:
+            behind[pubkey] = stored.data
+        stored.data, stored.slot = update.data, update.slot
+
+    def _catch_up(self, pool_id: int) -> None:
+        """Build the exact state of a pool its lane moved ahead, from the bytes the lane took, as
+        `apply` would have built it from each: the pool account re-decoded, then every changed
+        account refreshed. A lane took only what the general path accepts, so nothing here should
+        refuse; if something does, the pool is loaded in full from the stored bytes."""
+        behind = self._behind.pop(pool_id, None)
+        if behind is None:
+            return
+        info = self.registry.pool(pool_id)
+        state = self._states[pool_id]
+        for account, built_from in behind.items():
+            data = self._data[account]
+            pool = None
+            try:
+                if account is info.address or account == info.address:
+                    pool = redecode_pool(info.pool, built_from, data) or info.venue.decode_pool(
+                        account, data, info.venue.program_id
+                    )
+                    info = self.registry.replace_pool(pool_id, pool, info.venue.dependencies(pool))
+                state = refresh(state, pool, account, data, True)
+            except (DecodeError, QuoteError):
+                state = None
+            if state is None:
+                self._load_into(pool_id)
+                return
+        self._states[pool_id] = state
 
     def _decode_pool(self, pool_id: int, update: AccountUpdate, old: bytes) -> tuple[Any, tuple[Pubkey, ...]] | None:
         """The pool account re-decoded and the accounts it reads; None if its venue refuses the
@@ -363,6 +423,7 @@ class MarketModel:
             state = None
             self.stats.unquotable += 1
         self._states[pool_id] = state
+        self._lanes[pool_id] = None if view is None else lane_of(state, view)
         self.hot.write(pool_id, view, slot)
 
 

@@ -20,7 +20,9 @@ from mevbot.dex.base import Venue, positional_constructor
 
 @dataclass(frozen=True, slots=True)
 class PoolInfo:
-    """A registered pool. `pool` is the venue's decoded pool account (replaced when it changes)."""
+    """A registered pool. `pool` is the venue's decoded pool account, replaced when it changes. While
+    a lane has moved the pool ahead of its exact state (`MarketModel.state` brings both up to date),
+    the fields a swap rewrites may be older; its addresses, mints and tick-array layout are current."""
 
     id: int
     address: Pubkey

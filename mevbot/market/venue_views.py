@@ -76,7 +76,7 @@ def _amm_v4_view(state: raydium_amm_v4.AmmV4State) -> HotView | None:
     if pool.status not in raydium_amm_v4._SWAP_STATUSES or not pool.swap_fee_denominator:
         return None
     fee = pool.swap_fee_numerator / pool.swap_fee_denominator
-    return _hot_view((CONSTANT_PRODUCT, float(state.reserve_coin), float(state.reserve_pc), fee, 0.0, 0.0))
+    return constant_product_view(state.reserve_coin, state.reserve_pc, fee)
 
 
 def _cpmm_view(state: raydium_cpmm.CpmmState) -> HotView | None:
@@ -84,18 +84,27 @@ def _cpmm_view(state: raydium_cpmm.CpmmState) -> HotView | None:
         return None
     rates = state.rates
     fee = (rates.trade_fee_rate + rates.creator_fee_rate) / raydium_cpmm.FEE_RATE_DENOMINATOR
-    return _hot_view((CONSTANT_PRODUCT, float(state.reserve_0), float(state.reserve_1), fee, 0.0, 0.0))
+    return constant_product_view(state.reserve_0, state.reserve_1, fee)
+
+
+def constant_product_view(reserve_a: int, reserve_b: int, fee: float) -> HotView:
+    return _hot_view((CONSTANT_PRODUCT, float(reserve_a), float(reserve_b), fee, 0.0, 0.0))
 
 
 def _whirlpool_view(state: whirlpool.WhirlpoolState) -> HotView | None:
     pool = state.pool
-    if not pool.liquidity or not pool.sqrt_price:
+    return concentrated_view(pool.liquidity, pool.sqrt_price, pool.fee_rate / FEE_RATE_MUL_VALUE)
+
+
+def concentrated_view(liquidity: int, sqrt_price_x64: int, fee: float) -> HotView | None:
+    """The view of a concentrated-liquidity pool at this price and active liquidity; None when
+    either is zero (nothing to trade against)."""
+    if not liquidity or not sqrt_price_x64:
         return None
-    sqrt_price = pool.sqrt_price / _Q64
-    liquidity = float(pool.liquidity)
-    fee = pool.fee_rate / FEE_RATE_MUL_VALUE
-    reserve_a, reserve_b = liquidity / sqrt_price, liquidity * sqrt_price
-    return _hot_view((CONCENTRATED, reserve_a, reserve_b, fee, sqrt_price, liquidity))
+    sqrt_price = sqrt_price_x64 / _Q64
+    float_liquidity = float(liquidity)
+    reserve_a, reserve_b = float_liquidity / sqrt_price, float_liquidity * sqrt_price
+    return _hot_view((CONCENTRATED, reserve_a, reserve_b, fee, sqrt_price, float_liquidity))
 
 
 def _amm_v4_after(
