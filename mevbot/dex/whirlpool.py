@@ -21,7 +21,16 @@ from types import MappingProxyType
 from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 
-from mevbot.dex.base import U64_MAX, U128_MAX, DecodeError, Quote, QuoteError, UnsupportedPool, make_quote
+from mevbot.dex.base import (
+    U64_MAX,
+    U128_MAX,
+    DecodeError,
+    Quote,
+    QuoteError,
+    UnsupportedPool,
+    make_quote,
+    positional_constructor,
+)
 from mevbot.dex.clmm_math import (
     MAX_SQRT_PRICE_X64,
     MAX_TICK_INDEX,
@@ -267,6 +276,23 @@ class _Sequence:
 
     def offset(self, array_index: int, tick_index: int) -> int:
         return (tick_index - self.arrays[array_index].start_tick_index) // self.tick_spacing
+
+
+_build_state = positional_constructor(WhirlpoolState)  # one per pool update that is quoted
+
+
+def with_pool(state: WhirlpoolState, pool: WhirlpoolPool) -> WhirlpoolState:
+    """`state` with its pool account re-decoded as `pool`, reading the same tick arrays.
+
+    A swap's tick-array sequence, and the ticks found on it, depend only on the arrays and the
+    price's array position (`array_position`); while a new price keeps that position, they are
+    shared with `state` instead of worked out again for the first quote on every update.
+    """
+    moved = _build_state(pool, state.tick_arrays)
+    old = state.pool
+    if pool.tick_spacing == old.tick_spacing and _array_position(pool) == _array_position(old):
+        object.__setattr__(moved, "_sequences", state._sequences)  # a frozen record's cache
+    return moved
 
 
 def _sequence(state: WhirlpoolState, a_to_b: bool, max_arrays: int) -> _Sequence:

@@ -22,7 +22,7 @@ from typing import Any
 from solders.pubkey import Pubkey
 
 from mevbot.dex import raydium_amm_v4, raydium_cpmm, spl_token, whirlpool
-from mevbot.dex.base import DecodeError, Quote, QuoteError, UnsupportedPool, positional_constructor
+from mevbot.dex.base import DecodeError, Quote, QuoteError, UnsupportedPool
 from mevbot.dex.clmm_math import FEE_RATE_MUL_VALUE
 from mevbot.dex.whirlpool_accounts import redecode_whirlpool
 from mevbot.market.hot_state import CONCENTRATED, CONSTANT_PRODUCT, HotView
@@ -248,7 +248,7 @@ def _whirlpool_refresh(
     """The pool account, still reading the same tick arrays: keep them. One of its tick arrays:
     decode it and swap it in. Anything else: None (do a full load)."""
     if account is pool.address or account == pool.address:
-        return _build_whirlpool_state(pool, state.tick_arrays) if same_reads else None
+        return whirlpool.with_pool(state, pool) if same_reads else None
     if not data:
         return None
     array = whirlpool.decode_tick_array(data)
@@ -261,7 +261,6 @@ def _whirlpool_refresh(
     return whirlpool.WhirlpoolState.of(pool, {**state.tick_arrays, array.start_tick_index: array})
 
 
-_build_whirlpool_state = positional_constructor(whirlpool.WhirlpoolState)
 _REFRESH: dict[type, Callable[[Any, Any, Pubkey, bytes, bool], Any | None]] = {
     raydium_amm_v4.AmmV4State: _amm_v4_refresh,
     raydium_cpmm.CpmmState: _cpmm_refresh,

@@ -51,6 +51,7 @@ from mevbot.dex.whirlpool import (
     tick_array_address,
     tick_array_start_index,
     whirlpool_address,
+    with_pool,
 )
 from mevbot.dex.whirlpool_accounts import EMPTY_TICK, TICK_ARRAY_SIZE, WhirlpoolPool
 from tests.conftest import fixtures_dir
@@ -632,3 +633,44 @@ def test_a_state_quoted_again_answers_as_a_fresh_copy(state: WhirlpoolState, ask
         for a_to_b in (True, False):
             fresh = WhirlpoolState(state.pool, state.tick_arrays)
             assert _outcome(state, amount, a_to_b, exact_in) == _outcome(fresh, amount, a_to_b, exact_in)
+
+
+@_PROPERTY
+@given(
+    state=_pools(),
+    moves=st.lists(st.integers(-2 * TICK_ARRAY_SIZE, 2 * TICK_ARRAY_SIZE), min_size=1, max_size=6),
+    asks=st.lists(st.tuples(st.integers(1, 10**15), st.booleans()), min_size=1, max_size=3),
+)
+def test_a_state_whose_price_moved_answers_as_a_fresh_one(
+    state: WhirlpoolState, moves: list[int], asks: list[tuple[int, bool]]
+) -> None:
+    """`with_pool` keeps the swaps' walks of the state it moves when the price keeps its array
+    position (and only then): quoted both ways before and after each move, within an array, to
+    its last slot or across arrays, it answers what a state that kept nothing answers."""
+    spacing = state.pool.tick_spacing
+    for move in moves:
+        for amount, exact_in in asks:  # warm the walks of the state about to be moved
+            for a_to_b in (True, False):
+                _outcome(state, amount, a_to_b, exact_in)
+        tick = min(max(state.pool.tick_current_index + move * spacing, MIN_TICK_INDEX), MAX_TICK_INDEX - 1)
+        pool = dataclasses.replace(state.pool, tick_current_index=tick, sqrt_price=sqrt_price_from_tick(tick))
+        moved = with_pool(state, pool)
+        fresh = WhirlpoolState(pool, state.tick_arrays)
+        for amount, exact_in in asks:
+            for a_to_b in (True, False):
+                assert _outcome(moved, amount, a_to_b, exact_in) == _outcome(fresh, amount, a_to_b, exact_in)
+        state = moved
+
+
+def test_with_pool_shares_the_walks_only_within_one_array_position() -> None:
+    state = WhirlpoolState.of(_pool_at_tick_100(), [])
+    spacing = state.pool.tick_spacing
+    span = TICK_ARRAY_SIZE * spacing
+    base = tick_array_start_index(100, spacing)
+
+    def at(tick: int) -> WhirlpoolPool:
+        return dataclasses.replace(state.pool, tick_current_index=tick, sqrt_price=sqrt_price_from_tick(tick))
+
+    assert with_pool(state, at(base + spacing))._sequences is state._sequences
+    assert with_pool(state, at(base + span - spacing))._sequences is not state._sequences  # the last slot
+    assert with_pool(state, at(base - 1))._sequences is not state._sequences
