@@ -1,8 +1,11 @@
 """Ingest benchmark: what one core can take from the socket into the model.
 
 - ingest.decode: one PubSub `accountNotification` (JSON text, base64 data) parsed into an
-  `AccountUpdate` (`parse_message`) and applied to the model (`MarketModel.apply`: decode, re-load
-  the pools that read the account, refresh their float view). No search. per_s is the rate one
+  `AccountUpdate` (`parse_message`) and applied to the model (`MarketModel.apply`: the float view
+  of the pools that read the account refreshed, from the pool's lane where it has one, else by
+  decoding and re-loading them; a lane leaves the exact state to be built when read, which this
+  bench never does: the daemon builds it only for the pools of a route it quotes, and
+  `e2e.decision_latency` counts it). No search. per_s is the rate one
   thread sustains back to back (target ≥ 100,000/s); the updates are the search bench's.
   `parse_p50_us`/`parse_per_s`: `parse_message` alone on the same messages, to split the cost.
   `cpu_per_s`: the same rate from the thread's CPU time, which time the scheduler gave to other
