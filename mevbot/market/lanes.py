@@ -14,6 +14,7 @@ that moves to other tick arrays, reserves the pool owes more than): the general 
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 from solders.pubkey import Pubkey
@@ -91,21 +92,27 @@ class PriceLane:
 Lane = VaultLane | PriceLane
 
 
+# Per constant-product state: (vault a, vault b) of its pool, their balances, and the reserves left.
+_VAULT_FIELDS = {
+    raydium_cpmm.CpmmState: (
+        attrgetter("pool.token_0_vault", "pool.token_1_vault"),
+        attrgetter("vault_0_amount", "vault_1_amount"),
+        attrgetter("reserve_0", "reserve_1"),
+    ),
+    raydium_amm_v4.AmmV4State: (
+        attrgetter("pool.coin_vault", "pool.pc_vault"),
+        attrgetter("coin_vault_amount", "pc_vault_amount"),
+        attrgetter("reserve_coin", "reserve_pc"),
+    ),
+}
+
+
 def lane_of(state: Any, view: HotView) -> Lane | None:
     """The lane of a pool whose exact state is `state` and float view `view` (a tradable one)."""
-    kind = type(state)
-    if kind is raydium_cpmm.CpmmState:
-        pool = state.pool
-        return VaultLane(
-            (pool.token_0_vault, pool.token_1_vault), (state.vault_0_amount, state.vault_1_amount),
-            (state.reserve_0, state.reserve_1), view.fee,
-        )  # fmt: skip
-    if kind is raydium_amm_v4.AmmV4State:
-        pool = state.pool
-        return VaultLane(
-            (pool.coin_vault, pool.pc_vault), (state.coin_vault_amount, state.pc_vault_amount),
-            (state.reserve_coin, state.reserve_pc), view.fee,
-        )  # fmt: skip
-    if kind is whirlpool.WhirlpoolState:
+    if type(state) is whirlpool.WhirlpoolState:
         return PriceLane(state.pool, view.fee)
-    return None
+    fields = _VAULT_FIELDS.get(type(state))
+    if fields is None:
+        return None
+    vaults, amounts, reserves = (get(state) for get in fields)
+    return VaultLane(vaults, amounts, reserves, view.fee)
