@@ -278,7 +278,7 @@ class _Sequence:
         return (tick_index - self.arrays[array_index].start_tick_index) // self.tick_spacing
 
 
-_build_state = positional_constructor(WhirlpoolState)  # one per pool update that is quoted
+_build_state = positional_constructor(WhirlpoolState)  # one per Whirlpool account change the market takes
 
 
 def with_pool(state: WhirlpoolState, pool: WhirlpoolPool) -> WhirlpoolState:
